@@ -1,0 +1,5 @@
+"""``python -m hark`` is the ``hark`` command."""
+
+from hark.cli import main
+
+raise SystemExit(main())

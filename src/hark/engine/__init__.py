@@ -1,0 +1,103 @@
+"""The speech engine behind a small Protocol.
+
+Only ``engine/whisper.py`` imports faster_whisper / ctranslate2. Everything else sees these
+dataclasses: audio goes in as 16 kHz mono float32 samples, timed words come out. Times are
+seconds from the start of the samples given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+SAMPLE_RATE = 16_000
+"""Every engine takes 16 kHz mono float32 samples in [-1, 1]."""
+
+Samples = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Word:
+    """One recognised word; ``text`` keeps the engine's leading space and punctuation."""
+
+    start: float
+    end: float
+    text: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of decoded text with its words (Whisper's segment)."""
+
+    start: float
+    end: float
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    words: tuple[Word, ...]
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """How to decode; built by the core from a RecognitionConfig and model profile.
+
+    ``language`` is a Whisper language code ("en"); None asks the engine to detect it,
+    limited to ``candidate_languages`` when those are given.
+    ``prompt`` biases decoding toward phrases (Whisper hotwords); None for no bias.
+    """
+
+    language: str | None = "en"
+    candidate_languages: tuple[str, ...] = ()
+    beam_size: int = 5
+    prompt: str | None = None
+    condition_on_previous_text: bool = True
+    word_timestamps: bool = True
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What one transcription of one channel produced."""
+
+    segments: tuple[Segment, ...]
+    language: str
+    duration: float
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One entry of an n-best list: a transcript and its confidence (0..1)."""
+
+    text: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the loaded model can do, for validation before any audio is decoded."""
+
+    name: str
+    multilingual: bool
+    languages: frozenset[str] = field(default_factory=frozenset)
+
+
+class Engine(Protocol):
+    """A loaded speech model. Methods block; callers run them off the event loop."""
+
+    @property
+    def info(self) -> ModelInfo: ...
+
+    def transcribe(self, samples: Samples, options: DecodeOptions) -> Transcript:
+        """Transcribe ``samples`` (any length) into timed segments."""
+        ...
+
+    def n_best(self, samples: Samples, options: DecodeOptions, count: int) -> list[Hypothesis]:
+        """Up to ``count`` distinct transcripts of one short span (≤30 s), best first."""
+        ...
+
+    def close(self) -> None:
+        """Release the model."""
+        ...
