@@ -1,0 +1,155 @@
+"""Google's protobuf messages <-> the core's types: the one place that knows both.
+
+The message classes are Google's own, from ``google-cloud-speech`` (v1 and v1p1beta1); their
+raw protobuf classes serve REST (through ``json_format``) and gRPC alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from google.cloud import speech_v1, speech_v1p1beta1
+from google.protobuf.message import Message
+
+from hark.speech.types import (
+    Adaptation,
+    Alternative,
+    AudioSource,
+    CustomClass,
+    Phrase,
+    Recognition,
+    RecognitionConfig,
+    Replacement,
+    Result,
+)
+
+
+@dataclass(frozen=True)
+class ApiVersion:
+    """One of Google's API versions, and its message classes."""
+
+    name: str
+    module: ModuleType
+
+    def message(self, type_name: str) -> type[Message]:
+        """The raw protobuf class of ``type_name`` (e.g. "RecognizeRequest") in this version."""
+        cls: type[Message] = getattr(self.module, type_name).pb()
+        return cls
+
+    @property
+    def package(self) -> str:
+        return f"google.cloud.speech.{self.name}"
+
+
+V1 = ApiVersion("v1", speech_v1)
+V1P1BETA1 = ApiVersion("v1p1beta1", speech_v1p1beta1)
+VERSIONS = {version.name: version for version in (V1, V1P1BETA1)}
+
+
+def config_from_proto(config: Any) -> RecognitionConfig:
+    """The core's RecognitionConfig from either version's ``RecognitionConfig`` message."""
+    encoding = config.DESCRIPTOR.fields_by_name["encoding"].enum_type.values_by_number.get(
+        config.encoding
+    )
+    return RecognitionConfig(
+        encoding=encoding.name if encoding else f"UNKNOWN_ENCODING_{config.encoding}",
+        sample_rate_hertz=config.sample_rate_hertz,
+        audio_channel_count=config.audio_channel_count,
+        enable_separate_recognition_per_channel=config.enable_separate_recognition_per_channel,
+        language_code=config.language_code,
+        alternative_language_codes=tuple(config.alternative_language_codes),
+        max_alternatives=config.max_alternatives,
+        profanity_filter=config.profanity_filter,
+        speech_contexts=tuple(
+            Phrase(value, context.boost)
+            for context in config.speech_contexts
+            for value in context.phrases
+        ),
+        adaptation=_adaptation(config.adaptation) if config.HasField("adaptation") else None,
+        transcript_normalization=tuple(
+            Replacement(entry.search, entry.replace, entry.case_sensitive)
+            for entry in config.transcript_normalization.entries
+        ),
+        enable_word_time_offsets=config.enable_word_time_offsets,
+        enable_word_confidence=config.enable_word_confidence,
+        enable_automatic_punctuation=config.enable_automatic_punctuation,
+        enable_spoken_punctuation=_optional_bool(config, "enable_spoken_punctuation"),
+        enable_spoken_emojis=_optional_bool(config, "enable_spoken_emojis"),
+        enable_speaker_diarization=config.diarization_config.enable_speaker_diarization
+        or getattr(config, "enable_speaker_diarization", False),
+        model=config.model,
+        use_enhanced=config.use_enhanced,
+    )
+
+
+def _optional_bool(config: Any, name: str) -> bool | None:
+    return bool(getattr(config, name).value) if config.HasField(name) else None
+
+
+def _adaptation(adaptation: Any) -> Adaptation:
+    return Adaptation(
+        phrase_sets=tuple(
+            tuple(
+                Phrase(phrase.value, phrase.boost or phrase_set.boost)
+                for phrase in phrase_set.phrases
+            )
+            for phrase_set in adaptation.phrase_sets
+        ),
+        phrase_set_references=tuple(adaptation.phrase_set_references),
+        custom_classes=tuple(
+            CustomClass(cls.custom_class_id, tuple(item.value for item in cls.items))
+            for cls in adaptation.custom_classes
+        ),
+        abnf_grammar=tuple(adaptation.abnf_grammar.abnf_strings),
+    )
+
+
+def audio_from_proto(audio: Any) -> AudioSource:
+    """The core's AudioSource from a ``RecognitionAudio`` message."""
+    which = audio.WhichOneof("audio_source")
+    if which == "content":
+        return AudioSource(content=audio.content)
+    if which == "uri":
+        return AudioSource(uri=audio.uri)
+    return AudioSource()
+
+
+def fill_results(results: Any, found: tuple[Result, ...] | list[Result]) -> None:
+    """Append ``found`` to a repeated ``SpeechRecognitionResult`` field of any version."""
+    for result in found:
+        message = results.add()
+        for alternative in result.alternatives:
+            _fill_alternative(message.alternatives.add(), alternative)
+        if result.channel_tag:
+            message.channel_tag = result.channel_tag
+        if result.result_end_time:
+            message.result_end_time.FromNanoseconds(_nanos(result.result_end_time))
+        if result.language_code:
+            message.language_code = result.language_code
+
+
+def _fill_alternative(message: Any, alternative: Alternative) -> None:
+    message.transcript = alternative.transcript
+    message.confidence = alternative.confidence
+    for word in alternative.words:
+        info = message.words.add()
+        info.word = word.word
+        info.confidence = word.confidence
+        if word.start_time or word.end_time:
+            info.start_time.FromNanoseconds(_nanos(word.start_time))
+            info.end_time.FromNanoseconds(_nanos(word.end_time))
+
+
+def recognize_response(recognition: Recognition, version: ApiVersion) -> Message:
+    """Google's ``RecognizeResponse`` for a core Recognition."""
+    response: Any = version.message("RecognizeResponse")()
+    fill_results(response.results, recognition.results)
+    response.total_billed_time.seconds = recognition.total_billed_seconds
+    response.request_id = recognition.request_id
+    return response  # type: ignore[no-any-return]
+
+
+def _nanos(seconds: float) -> int:
+    return round(seconds * 1_000_000_000)

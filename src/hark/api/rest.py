@@ -1,0 +1,155 @@
+"""The REST/JSON transport: Google's HTTP routes over the core, nothing more.
+
+Each route parses Google's JSON into Google's message, converts it for the core, calls the
+core, and writes the reply back as Google's JSON. Errors become Google's error body here
+and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, cast
+
+from google.protobuf.message import Message
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from hark.api import convert, jsonbody, legacy
+from hark.api.status import rest_error
+from hark.auth import ApiKeys
+from hark.errors import (
+    Internal,
+    InvalidArgument,
+    NotFound,
+    SpeechError,
+    Unimplemented,
+    invalid_config,
+)
+from hark.settings import Limits
+from hark.speech.recognizer import Recognizer
+
+log = logging.getLogger(__name__)
+
+# JSON is base64 (4/3 of the audio) plus the config; refuse bodies far past that unread.
+_BODY_SLACK = 1.4
+
+
+class RestApi:
+    """Google's Speech-to-Text REST surface (v1, v1p1beta1, legacy v1beta1)."""
+
+    def __init__(self, recognizer: Recognizer, keys: ApiKeys, limits: Limits) -> None:
+        self.recognizer = recognizer
+        self.keys = keys
+        self.limits = limits
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/healthz", self.health, methods=["GET"]),
+            Route("/{version:str}/speech:recognize", self.recognize, methods=["POST"]),
+            Route("/v1beta1/speech:syncrecognize", self.sync_recognize, methods=["POST"]),
+        ]
+
+    def app(self, extra_routes: list[Route] | None = None) -> Starlette:
+        return Starlette(
+            routes=self.routes() + (extra_routes or []),
+            exception_handlers={
+                SpeechError: _speech_error,
+                HTTPException: _http_error,
+                Exception: _internal_error,
+            },
+        )
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"status": "SERVING", "model": self.recognizer.model.name})
+
+    async def recognize(self, request: Request) -> Response:
+        version = _version(request)
+        message: Any = await self.parse(request, version.message("RecognizeRequest"))
+        recognition = await self.recognizer.recognize(*_recognize_args(message))
+        return reply(request, convert.recognize_response(recognition, version))
+
+    async def sync_recognize(self, request: Request) -> Response:
+        document = legacy.v1_request(await self.parse_json(request))
+        message: Any = jsonbody.parse_dict(document, convert.V1.message("RecognizeRequest"))
+        self.check_size(message)
+        recognition = await self.recognizer.recognize(*_recognize_args(message))
+        body = jsonbody.render(convert.recognize_response(recognition, convert.V1))
+        return JSONResponse(legacy.legacy_response(body))
+
+    async def parse(self, request: Request, message_class: type[Message]) -> Message:
+        """Authorize, read and parse a request body into ``message_class``."""
+        message = jsonbody.parse_dict(await self.parse_json(request), message_class)
+        self.check_size(message)
+        return message
+
+    async def parse_json(self, request: Request) -> dict[str, Any]:
+        self.keys.check(request.query_params.get("key") or request.headers.get("x-goog-api-key"))
+        body = await self._read_body(request)
+        return jsonbody.parse_object(body)
+
+    def check_size(self, message: Message) -> None:
+        if message.ByteSize() > self.limits.max_request_bytes:
+            raise _too_large(self.limits)
+
+    async def _read_body(self, request: Request) -> bytes:
+        cap = int(self.limits.max_request_bytes * _BODY_SLACK) + 65_536
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise _too_large(self.limits)
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > cap:
+                raise _too_large(self.limits)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _too_large(limits: Limits) -> InvalidArgument:
+    return InvalidArgument(
+        f"Request payload size exceeds the limit: {limits.max_request_bytes} bytes."
+    )
+
+
+def _version(request: Request) -> convert.ApiVersion:
+    try:
+        return convert.VERSIONS[request.path_params["version"]]
+    except KeyError:
+        raise NotFound(f"Requested entity was not found: {request.url.path}") from None
+
+
+def _recognize_args(message: Any) -> tuple[Any, Any]:
+    if not message.HasField("config"):
+        raise invalid_config("request must contain 'config' field")
+    return convert.config_from_proto(message.config), convert.audio_from_proto(message.audio)
+
+
+def reply(request: Request, message: Message) -> Response:
+    """``message`` as Google's JSON, integer enums when the caller asked for them."""
+    integer_enums = jsonbody.wants_integer_enums(dict(request.query_params))
+    return JSONResponse(jsonbody.render(message, integer_enums=integer_enums))
+
+
+def error_response(error: SpeechError) -> Response:
+    status, body = rest_error(error)
+    return JSONResponse(body, status_code=status)
+
+
+async def _speech_error(request: Request, error: Exception) -> Response:
+    return error_response(cast(SpeechError, error))
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    if cast(HTTPException, error).status_code == 405:
+        return error_response(
+            Unimplemented(f"Method not allowed: {request.method} {request.url.path}")
+        )
+    return error_response(NotFound(f"Requested entity was not found: {request.url.path}"))
+
+
+async def _internal_error(request: Request, error: Exception) -> Response:
+    log.exception("internal error serving %s %s", request.method, request.url.path)
+    return error_response(Internal("Internal error encountered."))

@@ -1,0 +1,93 @@
+"""The ``hark`` command: ``hark serve`` (and ``hark transcribe``).
+
+Flags become Settings here, over ``HARK_*`` environment variables; this is the only place
+that sets up logging.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from hark import __version__
+from hark.settings import build_settings
+
+
+def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="run the server (REST and gRPC)",
+        description="Serve Google's Speech-to-Text API. Every flag also reads HARK_<FLAG>.",
+    )
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="REST port (default 8080)")
+    serve.add_argument("--grpc-port", type=int, help="gRPC port (default 50051)")
+    serve.add_argument("--data-dir", type=Path, help="where jobs and buckets live (default ./data)")
+    serve.add_argument(
+        "--model",
+        help="tiny.en (embedded, default), a local CTranslate2 Whisper directory,"
+        " or a faster-whisper model name such as small.en or large-v3",
+    )
+    serve.add_argument("--device", choices=["cpu", "cuda", "auto"], help="default auto")
+    serve.add_argument("--compute-type", help="CTranslate2 compute type (default: int8 on CPU)")
+    serve.add_argument("--cpu-threads", type=int, help="threads per engine call (0 = auto)")
+    serve.add_argument("--workers", type=int, help="engine calls at once (default 1)")
+    serve.add_argument("--max-queue", type=int, help="queued engine calls before 429 (default 64)")
+    serve.add_argument(
+        "--api-key",
+        dest="api_keys",
+        action="append",
+        help="require this API key (repeat for several); without one Hark is open",
+    )
+    serve.add_argument(
+        "--sync-max-seconds", type=float, help="longest audio for Recognize (default 60)"
+    )
+    serve.add_argument(
+        "--max-request-bytes", type=int, help="largest request payload (default 10485760)"
+    )
+    serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="hark", description="Speech-to-text with Google's API, on your own machine."
+    )
+    root.add_argument("--version", action="version", version=f"hark {__version__}")
+    commands = root.add_subparsers(dest="command", required=True)
+    _serve_parser(commands)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    return 2
+
+
+def _serve(args: argparse.Namespace) -> int:
+    # Imported here so that `hark --help` answers without loading the engine's libraries.
+    from hark.app import serve  # noqa: PLC0415
+    from hark.engine.loading import ModelUnavailable  # noqa: PLC0415
+
+    flags = {key: value for key, value in vars(args).items() if key != "command"}
+    if flags.get("api_keys"):
+        flags["api_keys"] = tuple(flags["api_keys"])
+    settings = build_settings(flags)
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        asyncio.run(serve(settings))
+    except ModelUnavailable as error:
+        print(f"hark: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"hark: cannot start: {error}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,115 @@
+"""Hark's settings: frozen dataclasses, built once by the CLI and passed down.
+
+This is the only module that reads ``os.environ``. Every setting has a ``HARK_*`` variable;
+command-line flags win over the environment, which wins over the defaults here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Google's limits, as defaults; operators may lift them."""
+
+    sync_max_seconds: float = 60.0
+    """Longest audio ``Recognize`` takes (Google: about 1 minute)."""
+    max_request_bytes: int = 10_485_760
+    """Largest request payload (Google: 10485760 bytes)."""
+    max_phrases: int = 5_000
+    """Phrase hints per request."""
+    max_phrase_characters: int = 100
+    """Characters in one phrase hint."""
+    max_total_phrase_characters: int = 100_000
+    """Characters of all phrase hints in one request."""
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Which model to load, and on what."""
+
+    model: str = "tiny.en"
+    """``tiny.en`` (embedded), a local CTranslate2 Whisper directory, or a model name."""
+    device: str = "auto"
+    """``cpu``, ``cuda`` or ``auto``."""
+    compute_type: str = "default"
+    """CTranslate2 compute type; ``default`` is int8 on CPU, float16 on CUDA."""
+    cpu_threads: int = 0
+    """Threads per engine call; 0 lets CTranslate2 choose."""
+    workers: int = 1
+    """Engine calls run at once."""
+    max_queue: int = 64
+    """Calls waiting for the engine before new ones get RESOURCE_EXHAUSTED."""
+    download_root: Path | None = None
+    """Where named models are cached; None for the Hugging Face default."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything ``hark serve`` needs."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    grpc_port: int = 50051
+    data_dir: Path = Path("./data")
+    api_keys: tuple[str, ...] = ()
+    """Accepted API keys; empty means Hark is open."""
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    limits: Limits = field(default_factory=Limits)
+    log_level: str = "info"
+
+
+_ENV_PREFIX = "HARK_"
+# Settings that live in nested groups, by their flat name.
+_GROUPS: dict[str, str] = {
+    **{f.name: "engine" for f in fields(EngineSettings)},
+    **{f.name: "limits" for f in fields(Limits)},
+}
+
+
+def _convert(name: str, raw: str, current: object) -> object:
+    """Turn an environment string into the type of the setting it replaces."""
+    if name == "api_keys":
+        return tuple(key for key in raw.replace(",", " ").split() if key)
+    if isinstance(current, bool):
+        return raw.lower() in {"1", "true", "yes", "on"}
+    if isinstance(current, int):
+        return int(raw)
+    if isinstance(current, float):
+        return float(raw)
+    if isinstance(current, Path) or name in {"data_dir", "download_root"}:
+        return Path(raw)
+    return raw
+
+
+def build_settings(
+    overrides: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Defaults, then ``HARK_*`` variables, then ``overrides`` (flags; None means not given).
+
+    Keys are flat setting names (``port``, ``model``, ``sync_max_seconds``...).
+    """
+    environ = os.environ if environ is None else environ
+    base = Settings()
+    groups: dict[str, dict[str, Any]] = {"engine": {}, "limits": {}, "": {}}
+    for name in [f.name for f in fields(Settings)] + list(_GROUPS):
+        if name in {"engine", "limits"}:
+            continue
+        group = _GROUPS.get(name, "")
+        current = getattr(getattr(base, group) if group else base, name)
+        raw = environ.get(_ENV_PREFIX + name.upper())
+        if raw is not None and raw != "":
+            groups[group][name] = _convert(name, raw, current)
+        if overrides.get(name) is not None:
+            groups[group][name] = overrides[name]
+    return replace(
+        base,
+        **groups[""],
+        engine=replace(base.engine, **groups["engine"]),
+        limits=replace(base.limits, **groups["limits"]),
+    )

@@ -1,0 +1,118 @@
+"""Validating a RecognitionConfig into a ``Plan``: what to decode, and how to shape results.
+
+Checks run in Google's order and with Google's wording where it is known (API.md §4.4);
+every field is either acted on or refused with INVALID_ARGUMENT, never ignored.
+Validation is cheap and runs before any audio is decoded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hark.audio import AudioSpec
+from hark.engine import DecodeOptions, ModelInfo
+from hark.errors import invalid_config
+from hark.settings import Limits
+from hark.speech.adaptation import phrase_hints, prompt_for
+from hark.speech.models import profile_for, whisper_language
+from hark.speech.types import RecognitionConfig
+
+MAX_ALTERNATIVES = 30
+MAX_ALTERNATIVE_LANGUAGES = 3
+MAX_NORMALIZATION_ENTRIES = 100
+MAX_NORMALIZATION_CHARACTERS = 100
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A validated config: the audio spec, the engine options, and the output rules."""
+
+    config: RecognitionConfig
+    audio: AudioSpec
+    decode: DecodeOptions
+    language_tags: dict[str, str]
+    """Whisper language -> the tag the client asked for, lower-cased as Google reports it."""
+    spoken_punctuation: bool
+
+    @property
+    def separate_channels(self) -> bool:
+        return (
+            self.config.enable_separate_recognition_per_channel
+            and self.config.audio_channel_count > 1
+        )
+
+    @property
+    def alternatives(self) -> int:
+        return max(1, self.config.max_alternatives)
+
+
+def plan(config: RecognitionConfig, info: ModelInfo, limits: Limits) -> Plan:
+    """Validate ``config`` against the loaded model and ``limits``; INVALID_ARGUMENT if not."""
+    if not config.language_code:
+        raise invalid_config("language_code is required", field="languageCode")
+    language = whisper_language(config.language_code, info)
+    language_tags = {language: config.language_code.lower()}
+    _check_counts(config)
+    for code in config.alternative_language_codes:
+        language_tags.setdefault(whisper_language(code, info), code.lower())
+    _refuse_unsupported(config)
+    profile = profile_for(config.model, config.language_code)
+    prompt = prompt_for(phrase_hints(config, limits))
+    _check_normalization(config)
+    detect = len(language_tags) > 1
+    decode = DecodeOptions(
+        language=None if detect else language,
+        candidate_languages=tuple(language_tags) if detect else (),
+        beam_size=profile.beam_size,
+        prompt=prompt,
+        condition_on_previous_text=profile.condition_on_previous_text,
+    )
+    spoken = config.enable_spoken_punctuation
+    return Plan(
+        config=config,
+        audio=AudioSpec(config.encoding, config.sample_rate_hertz, config.audio_channel_count),
+        decode=decode,
+        language_tags=language_tags,
+        spoken_punctuation=profile.spoken_punctuation if spoken is None else spoken,
+    )
+
+
+def _check_counts(config: RecognitionConfig) -> None:
+    if not 0 <= config.max_alternatives <= MAX_ALTERNATIVES:
+        raise invalid_config(
+            f"max_alternatives must be between 0 and {MAX_ALTERNATIVES}",
+            field="maxAlternatives",
+        )
+    if len(config.alternative_language_codes) > MAX_ALTERNATIVE_LANGUAGES:
+        raise invalid_config(
+            f"at most {MAX_ALTERNATIVE_LANGUAGES} alternative language codes are allowed",
+            field="alternativeLanguageCodes",
+        )
+    if config.audio_channel_count < 0:
+        raise invalid_config("Invalid audio channel count", field="audioChannelCount")
+
+
+def _refuse_unsupported(config: RecognitionConfig) -> None:
+    if config.enable_speaker_diarization:
+        raise invalid_config(
+            "speaker diarization is not supported by Hark", field="diarizationConfig"
+        )
+    if config.enable_spoken_emojis:
+        raise invalid_config("spoken emojis are not supported by Hark", field="enableSpokenEmojis")
+
+
+def _check_normalization(config: RecognitionConfig) -> None:
+    entries = config.transcript_normalization
+    if len(entries) > MAX_NORMALIZATION_ENTRIES:
+        raise invalid_config(
+            f"at most {MAX_NORMALIZATION_ENTRIES} transcript normalization entries are allowed",
+            field="transcriptNormalization",
+        )
+    for entry in entries:
+        longest = max(len(entry.search), len(entry.replace))
+        if not entry.search or longest > MAX_NORMALIZATION_CHARACTERS:
+            raise invalid_config(
+                "transcript normalization 'search' must be 1 to 100 characters and"
+                " 'replace' at most 100",
+                field="transcriptNormalization",
+            )

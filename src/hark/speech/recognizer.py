@@ -1,0 +1,169 @@
+"""The core of Hark: one recognition service behind every transport.
+
+``Recognizer.recognize`` is Google's synchronous Recognize: validate the config, decode the
+audio, run the engine per channel, shape the results. Long-running and streaming recognition
+reuse ``plan`` and ``recognize_samples``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Protocol
+
+from hark import audio
+from hark.engine import SAMPLE_RATE, DecodeOptions, Hypothesis, ModelInfo, Samples, Transcript
+from hark.errors import InvalidArgument
+from hark.settings import Limits
+from hark.speech import results, text
+from hark.speech.config import Plan, plan
+from hark.speech.types import Alternative, AudioSource, Recognition, RecognitionConfig, Result
+
+N_BEST_MAX_SECONDS = 30.0
+"""n-best lists come from one decoder pass, which sees at most 30 s of audio."""
+
+SYNC_TOO_LONG = (
+    "Sync input too long. For audio longer than 1 min use LongRunningRecognize"
+    " with a 'uri' parameter."
+)
+
+
+class EngineCalls(Protocol):
+    """The asynchronous face of the engine (``engine.pool.EnginePool``)."""
+
+    async def transcribe(self, samples: Samples, options: DecodeOptions) -> Transcript: ...
+
+    async def n_best(
+        self, samples: Samples, options: DecodeOptions, count: int
+    ) -> list[Hypothesis]: ...
+
+
+Fetch = Callable[[str], Awaitable[bytes]]
+"""Reads the bytes behind a ``RecognitionAudio.uri``."""
+
+
+class Recognizer:
+    """Recognition over one loaded engine, shared by REST, gRPC and the jobs."""
+
+    def __init__(
+        self,
+        engine: EngineCalls,
+        model: ModelInfo,
+        limits: Limits,
+        fetch: Fetch | None = None,
+    ) -> None:
+        self.engine = engine
+        self.model = model
+        self.limits = limits
+        self._fetch = fetch
+
+    def plan(self, config: RecognitionConfig) -> Plan:
+        """Validate ``config`` for this server's model and limits."""
+        return plan(config, self.model, self.limits)
+
+    async def recognize(self, config: RecognitionConfig, source: AudioSource) -> Recognition:
+        """Google's synchronous Recognize."""
+        request_plan = self.plan(config)
+        content = await self.read(source)
+        decoded = await asyncio.to_thread(audio.decode, content, request_plan.audio)
+        if decoded.duration > self.limits.sync_max_seconds:
+            raise InvalidArgument(SYNC_TOO_LONG)
+        found = await self.recognize_samples(decoded, request_plan)
+        return Recognition(
+            results=tuple(found),
+            total_billed_seconds=billed_seconds(decoded.duration, request_plan),
+            request_id=new_request_id(),
+        )
+
+    async def read(self, source: AudioSource) -> bytes:
+        """The audio bytes of a request: inline content, or what its URI points at."""
+        if source.content is not None and source.uri:
+            raise InvalidArgument("RecognitionAudio must set exactly one of 'content' or 'uri'.")
+        if source.uri:
+            if self._fetch is None:
+                raise InvalidArgument("Request contains an invalid argument.")
+            return await self._fetch(source.uri)
+        if not source.content:
+            raise InvalidArgument("RecognitionAudio not set.")
+        return source.content
+
+    async def recognize_samples(
+        self, decoded: audio.DecodedAudio, request_plan: Plan, *, offset: float = 0.0
+    ) -> list[Result]:
+        """Results for decoded audio: per channel when asked, else for the mixdown."""
+        if request_plan.separate_channels:
+            found: list[Result] = []
+            for index, channel in enumerate(decoded.channels):
+                found += await self.recognize_channel(
+                    channel, request_plan, channel_tag=index + 1, offset=offset
+                )
+            return found
+        return await self.recognize_channel(decoded.mono(), request_plan, offset=offset)
+
+    async def recognize_channel(
+        self, samples: Samples, request_plan: Plan, *, channel_tag: int = 0, offset: float = 0.0
+    ) -> list[Result]:
+        """Transcribe one channel and shape its results (n-best when asked)."""
+        transcript = await self.engine.transcribe(samples, request_plan.decode)
+        found = []
+        for utterance in results.utterances(
+            transcript.segments, transcript.language, offset=offset
+        ):
+            alternatives = [results.top_alternative(utterance, request_plan)]
+            if request_plan.alternatives > 1:
+                alternatives += await self._more_alternatives(
+                    samples, utterance, alternatives[0], request_plan, offset
+                )
+            found.append(
+                results.make_result(utterance, alternatives, request_plan, channel_tag=channel_tag)
+            )
+        return found
+
+    async def _more_alternatives(
+        self,
+        samples: Samples,
+        utterance: results.Utterance,
+        best: Alternative,
+        request_plan: Plan,
+        offset: float,
+    ) -> list[Alternative]:
+        """The n-best list of one utterance's audio, less the transcript already chosen."""
+        start = max(0.0, utterance.start - offset - 0.2)
+        end = utterance.end - offset + 0.3
+        if end - start > N_BEST_MAX_SECONDS:
+            return []
+        span = samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+        options = request_plan.decode
+        if options.language is None:
+            options = _with_language(options, utterance.language)
+        hypotheses = await self.engine.n_best(span, options, request_plan.alternatives + 1)
+        seen = {_comparable(best.transcript)}
+        more = []
+        for hypothesis in hypotheses:
+            transcript = results.render(hypothesis.text, request_plan)
+            if transcript and _comparable(transcript) not in seen:
+                seen.add(_comparable(transcript))
+                more.append(Alternative(transcript, round(hypothesis.confidence, 4)))
+        return more[: request_plan.alternatives - 1]
+
+
+def billed_seconds(duration: float, request_plan: Plan) -> int:
+    """Google bills whole seconds, rounded up, per recognised channel."""
+    channels = request_plan.config.audio_channel_count if request_plan.separate_channels else 1
+    return math.ceil(round(duration, 3)) * channels
+
+
+def new_request_id() -> int:
+    """A unique positive int64, as Google's ``requestId``."""
+    return random.SystemRandom().randrange(1, 2**63)
+
+
+def _comparable(transcript: str) -> str:
+    return " ".join(text.strip_punctuation(transcript).lower().split())
+
+
+def _with_language(options: DecodeOptions, language: str) -> DecodeOptions:
+    return replace(options, language=language, candidate_languages=())

@@ -1,0 +1,116 @@
+"""Shared test fixtures: the corpus, and real Hark servers on ephemeral ports."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = Path(os.environ.get("HARK_CORPUS", REPO.parent / "shared" / "corpus"))
+
+
+def corpus_file(name: str) -> Path:
+    path = CORPUS / name
+    if not path.exists():
+        pytest.fail(f"corpus file {path} is missing: tests need ../shared/corpus beside the repo")
+    return path
+
+
+def manifest() -> dict[str, dict[str, Any]]:
+    with open(CORPUS / "manifest.jsonl", encoding="utf-8") as lines:
+        return {entry["file"]: entry for entry in map(json.loads, lines)}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    """A real ``hark serve`` process."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    grpc_port: int
+    data_dir: Path
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def grpc_target(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 20) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def start_server(tmp: Path, *args: str, env: dict[str, str] | None = None) -> Server:
+    """Start ``python -m hark serve`` on free ports and wait until /healthz answers."""
+    port, grpc_port = free_port(), free_port()
+    data_dir = tmp / "data"
+    log_path = tmp / f"server-{port}.log"
+    command = [
+        sys.executable, "-m", "hark", "serve",
+        "--port", str(port), "--grpc-port", str(grpc_port), "--data-dir", str(data_dir),
+        *args,
+    ]  # fmt: skip
+    log_file = open(log_path, "wb")  # noqa: SIM115 - the server process owns it
+    process = subprocess.Popen(
+        command, stdout=log_file, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+    )
+    server = Server(process, port, grpc_port, data_dir, log_path)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"hark serve exited with {process.returncode}:\n{server.log()}")
+        try:
+            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    server.stop()
+    pytest.fail(f"hark serve did not become healthy:\n{server.log()}")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One open Hark on the embedded model, shared by the tests of a session."""
+    running = start_server(tmp_path_factory.mktemp("server"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A Hark that requires the API key ``test-key``."""
+    running = start_server(tmp_path_factory.mktemp("keyed"), "--api-key", "test-key")
+    yield running
+    running.stop()
