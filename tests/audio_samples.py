@@ -1,0 +1,118 @@
+"""Test helper: any corpus file → bytes in a chosen Google encoding, made with PyAV at test time.
+
+    from audio_samples import corpus_dir, encode
+    data = encode(corpus_dir() / "en_cmu_cards_001.wav", "OGG_OPUS", 48000, 1)
+
+Encodings: LINEAR16 (headerless s16le), WAV (LINEAR16 in RIFF), MULAW, ALAW (headerless G.711),
+MULAW_WAV, FLAC, OGG_OPUS, WEBM_OPUS, MP3, AMR (AMR-NB "#!AMR\\n" storage format, 8 kHz mono).
+AMR_WB and SPEEX_WITH_HEADER_BYTE cannot be encoded by PyAV: see tests/fixtures/.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import av
+import numpy as np
+
+LAYOUTS = ("mono", "stereo", "3.0", "4.0", "5.0", "5.1", "6.1", "7.1")
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+# encoding -> (muxer format, codec, sample format the codec takes)
+_CONTAINER = {
+    "WAV": ("wav", "pcm_s16le", "s16"),
+    "MULAW_WAV": ("wav", "pcm_mulaw", "s16"),
+    "FLAC": ("flac", "flac", "s16"),
+    "OGG_OPUS": ("ogg", "libopus", "s16"),
+    "WEBM_OPUS": ("webm", "libopus", "s16"),
+    "MP3": ("mp3", "libmp3lame", "s16p"),
+    "AMR": ("amr", "libopencore_amrnb", "s16"),
+}
+_RAW = {"LINEAR16": "pcm_s16le", "MULAW": "pcm_mulaw", "ALAW": "pcm_alaw"}
+
+
+def corpus_dir() -> Path:
+    """The shared speech corpus: $HARK_CORPUS, else ../shared/corpus beside the repo."""
+    env = os.environ.get("HARK_CORPUS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+
+
+def manifest(directory: Path | None = None) -> dict[str, dict[str, object]]:
+    """The corpus manifest, by file name."""
+    path = (directory or corpus_dir()) / "manifest.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return {row["file"]: row for row in rows}
+
+
+def _open_source(path: Path) -> av.container.InputContainer:
+    if path.suffix in (".raw", ".ulaw"):
+        row = manifest(path.parent)[path.name]
+        fmt = "mulaw" if path.suffix == ".ulaw" else "s16le"
+        options = {
+            "sample_rate": str(row["sample_rate"]),
+            "ch_layout": LAYOUTS[int(str(row["channels"])) - 1],
+        }
+        return av.open(str(path), format=fmt, options=options)
+    return av.open(str(path))
+
+
+def frames(path: Path, rate: int, channels: int, fmt: str = "s16") -> list[av.AudioFrame]:
+    """The file decoded and resampled to ``rate`` Hz, ``channels`` channels, sample format ``fmt``."""
+    resampler = av.AudioResampler(format=fmt, layout=LAYOUTS[channels - 1], rate=rate)
+    out: list[av.AudioFrame] = []
+    with _open_source(Path(path)) as container:
+        for frame in container.decode(audio=0):
+            frame.pts = None
+            out += resampler.resample(frame)
+    out += resampler.resample(None)
+    return out
+
+
+def encode(path: str | os.PathLike[str], encoding: str, rate: int, channels: int = 1) -> bytes:
+    """Bytes of ``path``'s audio in ``encoding`` at ``rate`` Hz with ``channels`` channels."""
+    if encoding in _RAW:
+        pcm = np.concatenate(
+            [f.to_ndarray().reshape(-1) for f in frames(Path(path), rate, channels)]
+        )
+        data = pcm.astype("<i2").tobytes()
+        if encoding == "LINEAR16":
+            return data
+        ctx = av.CodecContext.create(_RAW[encoding], "w")
+        ctx.sample_rate, ctx.layout, ctx.format = rate, LAYOUTS[channels - 1], "s16"
+        frame = av.AudioFrame.from_ndarray(
+            pcm.reshape(1, -1), format="s16", layout=LAYOUTS[channels - 1]
+        )
+        frame.sample_rate = rate
+        return b"".join(bytes(p) for p in [*ctx.encode(frame), *ctx.encode(None)])
+    fmt, codec, sample_fmt = _CONTAINER[encoding]
+    buf = io.BytesIO()
+    with av.open(buf, "w", format=fmt) as out:
+        stream = out.add_stream(codec, rate=rate, layout=LAYOUTS[channels - 1])
+        if codec == "libopencore_amrnb":
+            stream.bit_rate = 12200
+        frame_size = 0
+        pending = [f.to_ndarray() for f in frames(Path(path), rate, channels, sample_fmt)]
+        planar = sample_fmt.endswith("p")
+        samples = np.concatenate(pending, axis=1)
+        frame_size = stream.codec_context.frame_size or 1024
+        if not planar:
+            samples = samples.reshape(-1, channels).T
+        pts = 0
+        for start in range(0, samples.shape[1], frame_size):
+            block = samples[:, start : start + frame_size]
+            if codec == "libopencore_amrnb" and block.shape[1] < frame_size:
+                block = np.pad(block, ((0, 0), (0, frame_size - block.shape[1])))
+            array = block if planar else block.T.reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(array), format=sample_fmt, layout=LAYOUTS[channels - 1]
+            )
+            frame.sample_rate, frame.pts = rate, pts
+            pts += block.shape[1]
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return buf.getvalue()
