@@ -138,9 +138,7 @@ def invalid_config(reason: str, *, field: str = "") -> InvalidArgument:
     return InvalidArgument(f"Invalid recognition 'config': {reason}.", field_violations=violations)
 
 
-_BY_CODE: dict[Code, type[SpeechError]] = {
-    cls.code: cls for cls in SpeechError.__subclasses__()
-}
+_BY_CODE: dict[Code, type[SpeechError]] = {cls.code: cls for cls in SpeechError.__subclasses__()}
 
 
 def error_for_code(code: int, message: str) -> SpeechError:

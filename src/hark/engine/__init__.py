@@ -91,13 +91,21 @@ class Engine(Protocol):
     def info(self) -> ModelInfo: ...
 
     def transcribe(self, samples: Samples, options: DecodeOptions) -> Transcript:
-        """Transcribe ``samples`` (any length) into timed segments."""
+        """Transcribe ``samples`` (any length, 1-D) into timed segments.
+
+        Segment and word times lie within ``[0, duration]``; words come in time order.
+        Empty samples give no segments. Raises ``ValueError`` for non-mono input.
+        """
         ...
 
     def n_best(self, samples: Samples, options: DecodeOptions, count: int) -> list[Hypothesis]:
-        """Up to ``count`` distinct transcripts of one short span (≤30 s), best first."""
+        """Up to ``count`` distinct transcripts of one short span (≤30 s), best first.
+
+        Distinct means different after lower-casing and dropping punctuation. The first is
+        the engine's best reading. Raises ``ValueError`` for more than 30 s of audio.
+        """
         ...
 
     def close(self) -> None:
-        """Release the model."""
+        """Release the model. Idempotent; calls after it raise ``RuntimeError``."""
         ...

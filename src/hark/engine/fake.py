@@ -1,0 +1,162 @@
+"""``FakeEngine``: a deterministic stand-in for plumbing tests. It recognises nothing.
+
+Two modes:
+
+* scripted (``FakeEngine(["hello world", "second segment"])``): those texts, one segment
+  each, spread evenly over the audio, words evenly within each segment;
+* energy (no script): one segment per stretch of audio louder than ``threshold``, with
+  words ``word1 word2 ...`` numbered across the transcript, one per ``seconds_per_word``.
+
+``delay`` makes every call sleep first, and ``peak_concurrency`` records how many calls
+overlapped, for queue and concurrency tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from hark.engine import (
+    SAMPLE_RATE,
+    DecodeOptions,
+    Hypothesis,
+    ModelInfo,
+    Samples,
+    Segment,
+    Transcript,
+    Word,
+)
+
+FRAME_SECONDS = 0.02
+MIN_GAP_SECONDS = 0.3
+"""Quieter gaps shorter than this do not split a segment (pauses between words)."""
+
+_FAKE_INFO = ModelInfo(name="fake", multilingual=False, languages=frozenset({"en"}))
+
+
+class FakeEngine:
+    """Implements ``Engine`` deterministically; see the module docstring."""
+
+    def __init__(
+        self,
+        script: Sequence[str] | None = None,
+        *,
+        info: ModelInfo = _FAKE_INFO,
+        delay: float = 0.0,
+        threshold: float = 0.01,
+        seconds_per_word: float = 0.4,
+    ) -> None:
+        self._script = tuple(script) if script is not None else None
+        self._info = info
+        self.delay = delay
+        self.threshold = threshold
+        self.seconds_per_word = seconds_per_word
+        self.calls = 0
+        self.peak_concurrency = 0
+        self.closed = False
+        self._active = 0
+        self._lock = threading.Lock()
+
+    @property
+    def info(self) -> ModelInfo:
+        """The ModelInfo given to the constructor ("fake", English only, by default)."""
+        return self._info
+
+    def transcribe(self, samples: Samples, options: DecodeOptions) -> Transcript:
+        """Scripted or energy-derived segments; ``options`` only choose the language."""
+        with self._busy():
+            return self._transcript(samples, options)
+
+    def n_best(self, samples: Samples, options: DecodeOptions, count: int) -> list[Hypothesis]:
+        """The transcript text, then ``"<text> (alternative N)"``; confidence 0.9, 0.8, ..."""
+        with self._busy():
+            segments = self._transcript(samples, options).segments
+        text = " ".join(s.text.strip() for s in segments)
+        if not text:
+            return []
+        texts = [text] + [f"{text} (alternative {i})" for i in range(2, count + 1)]
+        return [Hypothesis(t, round(max(0.9 - 0.1 * i, 0.05), 2)) for i, t in enumerate(texts)]
+
+    def close(self) -> None:
+        """Mark closed; later calls raise ``RuntimeError`` like the real engine."""
+        self.closed = True
+
+    @contextlib.contextmanager
+    def _busy(self) -> Iterator[None]:
+        """Count the call and its overlap with others, and apply the delay."""
+        if self.closed:
+            raise RuntimeError("the engine is closed")
+        with self._lock:
+            self.calls += 1
+            self._active += 1
+            self.peak_concurrency = max(self.peak_concurrency, self._active)
+        try:
+            if self.delay:
+                time.sleep(self.delay)
+            yield
+        finally:
+            with self._lock:
+                self._active -= 1
+
+    def _transcript(self, samples: Samples, options: DecodeOptions) -> Transcript:
+        duration = len(samples) / SAMPLE_RATE
+        if self._script is not None:
+            segments = _scripted(self._script, duration)
+        else:
+            segments = self._from_energy(np.asarray(samples, dtype=np.float32))
+        return Transcript(segments, _language(options), duration)
+
+    def _from_energy(self, audio: Samples) -> tuple[Segment, ...]:
+        segments: list[Segment] = []
+        n = 0
+        for start, end in _loud_stretches(audio, self.threshold):
+            count = max(1, round((end - start) / self.seconds_per_word))
+            names = [f"word{n + i + 1}" for i in range(count)]
+            n += count
+            segments.append(_segment(names, start, end))
+        return tuple(segments)
+
+
+def _language(options: DecodeOptions) -> str:
+    if options.language:
+        return options.language
+    return options.candidate_languages[0] if options.candidate_languages else "en"
+
+
+def _scripted(script: tuple[str, ...], duration: float) -> tuple[Segment, ...]:
+    if not script:
+        return ()
+    span = duration / len(script)
+    return tuple(_segment(text.split(), i * span, (i + 1) * span) for i, text in enumerate(script))
+
+
+def _segment(words: Sequence[str], start: float, end: float) -> Segment:
+    step = (end - start) / max(1, len(words))
+    timed = tuple(
+        Word(start + i * step, start + (i + 1) * step, f" {w}", 0.9) for i, w in enumerate(words)
+    )
+    text = "".join(w.text for w in timed)
+    return Segment(start, end, text, avg_logprob=-0.1, no_speech_prob=0.0, words=timed)
+
+
+def _loud_stretches(audio: Samples, threshold: float) -> list[tuple[float, float]]:
+    """(start, end) seconds of stretches whose 20 ms RMS exceeds ``threshold``."""
+    frame = int(FRAME_SECONDS * SAMPLE_RATE)
+    n_frames = len(audio) // frame
+    if n_frames == 0:
+        return []
+    rms = np.sqrt(np.mean(audio[: n_frames * frame].reshape(n_frames, frame) ** 2, axis=1))
+    loud = np.flatnonzero(rms > threshold)
+    stretches: list[tuple[float, float]] = []
+    max_gap = round(MIN_GAP_SECONDS / FRAME_SECONDS)
+    for index in loud.tolist():
+        start, end = index * FRAME_SECONDS, (index + 1) * FRAME_SECONDS
+        if stretches and index - round(stretches[-1][1] / FRAME_SECONDS) < max_gap:
+            stretches[-1] = (stretches[-1][0], end)
+        else:
+            stretches.append((start, end))
+    return stretches

@@ -1,0 +1,144 @@
+"""``EnginePool``: the one owner of the process's engine, and the queue in front of it.
+
+Callers on the event loop ``await pool.transcribe(...)``; the call becomes a job in a bounded
+FIFO queue; ``workers`` worker tasks take jobs in order and run them, one each, on a thread
+pool of the same size, so the event loop never blocks on the model.
+
+The queue is an explicit ``asyncio.Queue`` of jobs (not a semaphore) so that a later change
+can take several waiting jobs at once and decode them in one batched engine call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+from hark.engine import DecodeOptions, Engine, Hypothesis, ModelInfo, Samples, Transcript
+from hark.errors import ResourceExhausted, Unavailable
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One blocking engine call and where its outcome goes."""
+
+    call: Callable[[], Any]
+    future: asyncio.Future[Any]
+
+
+class EnginePool:
+    """Runs engine calls off the event loop, ``workers`` at a time, FIFO.
+
+    At most ``max_queue`` calls wait (not counting the ones running); one more raises
+    ``ResourceExhausted``. A caller that is cancelled while waiting never reaches the
+    engine; one cancelled while running lets the call finish and drops the result (a
+    CTranslate2 call cannot be interrupted).
+    """
+
+    def __init__(self, engine: Engine, *, workers: int = 1, max_queue: int = 16) -> None:
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
+        if max_queue < 0:
+            raise ValueError("max_queue must not be negative")
+        self._engine = engine
+        self._workers = workers
+        self._max_queue = max_queue
+        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        # Jobs accepted and not yet finished (waiting + running). Capacity is checked on this
+        # count, not on the queue's size: a job put in the queue stays there until its worker
+        # task is scheduled, so a burst within one loop tick would otherwise count the jobs
+        # about to start as waiting.
+        self._admitted = 0
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hark-engine")
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closed = False
+
+    @property
+    def info(self) -> ModelInfo:
+        """The engine's model description (for validating requests before queueing them)."""
+        return self._engine.info
+
+    @property
+    def queued(self) -> int:
+        """Calls accepted and waiting for a worker right now."""
+        return max(0, self._admitted - self._workers)
+
+    async def transcribe(self, samples: Samples, options: DecodeOptions) -> Transcript:
+        """``Engine.transcribe`` on a worker thread, after the calls queued before it."""
+        return await self._run(lambda: self._engine.transcribe(samples, options))
+
+    async def n_best(
+        self, samples: Samples, options: DecodeOptions, count: int
+    ) -> list[Hypothesis]:
+        """``Engine.n_best`` on a worker thread, after the calls queued before it."""
+        return await self._run(lambda: self._engine.n_best(samples, options, count))
+
+    async def close(self) -> None:
+        """Refuse new calls, fail waiting ones with ``Unavailable``, let running ones finish,
+        then close the engine. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        while not self._queue.empty():
+            job = self._queue.get_nowait()
+            _settle(job, exc=Unavailable("Hark is shutting down."))
+            self._admitted -= 1
+            self._queue.task_done()
+        await self._queue.join()  # the jobs already running
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._executor.shutdown(wait=True)
+        self._engine.close()
+
+    async def _run(self, call: Callable[[], T]) -> T:
+        if self._closed:
+            raise Unavailable("Hark is shutting down.")
+        if self._admitted >= self._workers + self._max_queue:
+            raise ResourceExhausted(
+                f"Hark is at capacity: {self._max_queue} requests are queued; retry later."
+            )
+        self._start_workers()
+        job = _Job(call, asyncio.get_running_loop().create_future())
+        self._admitted += 1
+        self._queue.put_nowait(job)
+        return cast(T, await job.future)
+
+    def _start_workers(self) -> None:
+        # Started on first use because tasks need the running loop.
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._work(), name=f"hark-engine-{i}")
+                for i in range(self._workers)
+            ]
+
+    async def _work(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            job = await self._queue.get()
+            try:
+                if job.future.done():  # its caller gave up while it waited
+                    continue
+                try:
+                    result = await loop.run_in_executor(self._executor, job.call)
+                except Exception as exc:
+                    _settle(job, exc=exc)
+                else:
+                    _settle(job, result=result)
+            finally:
+                self._admitted -= 1
+                self._queue.task_done()
+
+
+def _settle(job: _Job, *, result: Any = None, exc: BaseException | None = None) -> None:
+    """Deliver an outcome unless the caller already went away (cancelled future)."""
+    if job.future.done():
+        return
+    if exc is not None:
+        job.future.set_exception(exc)
+    else:
+        job.future.set_result(result)

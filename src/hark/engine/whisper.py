@@ -1,0 +1,315 @@
+"""The real engine: faster-whisper (CTranslate2) behind the ``Engine`` Protocol.
+
+The only module besides ``loading.py`` that imports faster_whisper / ctranslate2.
+
+Decisions measured on the shared corpus with tiny.en, int8, 2 CPU threads:
+
+* Every length is decoded sequentially (30 s windows, conditioned on the previous window),
+  never with ``BatchedInferencePipeline``. Batching was 1.1-2x faster on 25-196 s files but
+  lost text: WER 34.4 vs 5.7 on long_en_multispeaker_16k.wav (a 25 s stretch dropped),
+  13.6 vs 3.6 on long_en_ljspeech_LJ001-0001-0016_16k.flac with timestamps on.
+* ``vad_filter`` stays off: Whisper's own no-speech detection handles pauses, and VAD
+  chunking is what made the batched path drop speech.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ctranslate2
+import numpy as np
+from faster_whisper import WhisperModel
+from faster_whisper.audio import pad_or_trim
+from faster_whisper.tokenizer import Tokenizer
+from faster_whisper.transcribe import get_suppressed_tokens
+from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+from hark.engine import (
+    SAMPLE_RATE,
+    DecodeOptions,
+    Hypothesis,
+    ModelInfo,
+    Samples,
+    Segment,
+    Transcript,
+    Word,
+)
+from hark.engine.loading import resolve_model
+
+WINDOW_SECONDS = 30
+"""Whisper's fixed input window; ``n_best`` decodes at most one."""
+
+N_BEST_BEAMS = 16
+"""Hypotheses asked of the beam search for ``n_best`` (at least ``count``). Most beams differ
+only in case or punctuation: on en_jfk_inaugural.flac (tiny.en) 8 beams held 1 distinct text,
+16 held 4, for 0.51 s instead of 0.38 s."""
+
+N_BEST_MIN_RELATIVE_CONFIDENCE = 0.5
+"""Alternatives below this fraction of the best one's confidence are dropped: with wide beams
+they are truncations ("he was not an", 0.36 next to 0.76 for the full sentence), not readings."""
+
+_WINDOW_SAMPLES = WINDOW_SECONDS * SAMPLE_RATE
+_NON_WORD = re.compile(r"[^\w']+|_")
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    text: str
+    confidence: float
+
+
+class WhisperEngine:
+    """A loaded faster-whisper model. Methods block; they may be called from several threads.
+
+    Concurrent calls share one model; up to ``num_workers`` of them run the model at the
+    same time (CTranslate2 ``inter_threads``), the rest wait inside CTranslate2.
+    """
+
+    def __init__(self, model: WhisperModel, *, name: str, num_workers: int) -> None:
+        """Wrap an already loaded model; use ``WhisperEngine.load`` to build one."""
+        self._model: WhisperModel | None = model
+        self.num_workers = num_workers
+        self._info = ModelInfo(
+            name=name,
+            multilingual=bool(model.model.is_multilingual),
+            languages=frozenset(str(code) for code in model.supported_languages),
+        )
+        self._close_lock = threading.Lock()
+
+    @classmethod
+    def load(
+        cls,
+        model: str = "",
+        *,
+        device: str = "auto",
+        compute_type: str = "default",
+        cpu_threads: int = 0,
+        num_workers: int = 1,
+        download_root: Path | None = None,
+    ) -> WhisperEngine:
+        """Resolve ``model`` (see ``loading.resolve_model``) and load it.
+
+        ``device`` is "auto", "cpu" or "cuda"; ``compute_type`` "default" means int8 on CPU
+        and float16 on CUDA, anything else is passed to CTranslate2 ("int8", "float32", ...).
+        ``cpu_threads`` 0 lets CTranslate2 choose. Raises ``loading.ModelUnavailable`` when
+        the model cannot be found, ``ValueError``/``RuntimeError`` from CTranslate2 when it
+        cannot be loaded on that device.
+        """
+        if num_workers < 1:
+            raise ValueError("num_workers must be at least 1")
+        resolved = resolve_model(model, download_root=download_root)
+        device = _pick_device(device)
+        whisper = WhisperModel(
+            str(resolved.path),
+            device=device,
+            compute_type=_pick_compute_type(device, compute_type),
+            cpu_threads=cpu_threads,
+            num_workers=num_workers,
+            local_files_only=True,  # resolve_model already fetched it; never touch the network
+        )
+        return cls(whisper, name=resolved.name, num_workers=num_workers)
+
+    @property
+    def info(self) -> ModelInfo:
+        """Name, multilinguality and supported Whisper language codes of the loaded model."""
+        return self._info
+
+    def transcribe(self, samples: Samples, options: DecodeOptions) -> Transcript:
+        """Decode all of ``samples`` into timed segments (the lazy generator is drained here).
+
+        Times are clamped to ``[0, duration]``; words are in order.
+        """
+        model = self._loaded()
+        audio = _as_mono(samples)
+        duration = audio.shape[0] / SAMPLE_RATE
+        if audio.shape[0] == 0 or not _has_speech(audio):
+            # Whisper invents words ("You", "Thank you.") for silence; the VAD is the judge.
+            return Transcript(segments=(), language=options.language or "en", duration=duration)
+        language = self._language(audio, options)
+        fw_segments, _ = model.transcribe(
+            audio,
+            language=language,
+            beam_size=options.beam_size,
+            condition_on_previous_text=options.condition_on_previous_text,
+            word_timestamps=options.word_timestamps,
+            hotwords=options.prompt or None,
+            vad_filter=False,
+        )
+        segments = tuple(_segment(s, duration) for s in fw_segments)
+        return Transcript(segments=segments, language=language, duration=duration)
+
+    def n_best(self, samples: Samples, options: DecodeOptions, count: int) -> list[Hypothesis]:
+        """Up to ``count`` distinct transcripts of ≤30 s of audio from one beam search.
+
+        Best first in the decoder's ranking (length-normalised log-probability). Texts are
+        distinct after lower-casing and dropping punctuation. ``confidence`` is
+        exp(average token log-probability), in 0..1. Empty audio gives ``[]``.
+        Raises ``ValueError`` for more than 30 s: callers split long audio first.
+        """
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        audio = _as_mono(samples)
+        if audio.shape[0] > _WINDOW_SAMPLES:
+            raise ValueError(f"n_best takes at most {WINDOW_SECONDS} s of audio")
+        if audio.shape[0] == 0:
+            return []
+        candidates = self._beam_search(audio, options, count)
+        return [Hypothesis(c.text, c.confidence) for c in _distinct(candidates)[:count]]
+
+    def close(self) -> None:
+        """Unload the model; later calls raise ``RuntimeError``. Idempotent."""
+        with self._close_lock:
+            model, self._model = self._model, None
+        if model is not None:
+            model.model.unload_model()
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _loaded(self) -> WhisperModel:
+        model = self._model
+        if model is None:
+            raise RuntimeError("the engine is closed")
+        return model
+
+    def _language(self, audio: Samples, options: DecodeOptions) -> str:
+        """The Whisper language code to decode with.
+
+        English-only models always decode English. Otherwise ``options.language``, else
+        the most probable of ``options.candidate_languages`` (any language when empty)
+        judged on the first 30 s.
+        """
+        model = self._loaded()
+        if not self._info.multilingual:
+            return "en"
+        if options.language:
+            return options.language
+        candidates = [c for c in options.candidate_languages if c in self._info.languages]
+        if len(candidates) == 1:
+            return candidates[0]
+        if audio.shape[0] == 0:
+            return candidates[0] if candidates else "en"
+        best, _, all_probs = model.detect_language(
+            audio=audio[:_WINDOW_SAMPLES], language_detection_segments=1
+        )
+        if not candidates:
+            return str(best)
+        probs = {str(code): float(p) for code, p in all_probs}
+        return max(candidates, key=lambda code: probs.get(code, 0.0))
+
+    def _beam_search(self, audio: Samples, options: DecodeOptions, count: int) -> list[_Candidate]:
+        """Raw beam-search hypotheses, best first, with duplicates still in."""
+        model = self._loaded()
+        language = self._language(audio, options)
+        tokenizer = Tokenizer(
+            model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language
+        )
+        features = model.feature_extractor(audio)
+        # The extractor pads one hop; transcribe() drops that frame too before padding to 30 s.
+        encoder_output = model.encode(pad_or_trim(features[..., :-1]))
+        # Without timestamps: one 30 s window decoded with timestamps stops after its first
+        # segment (transcribe() would seek on), truncating 7 of 33 corpus clips.
+        prompt = model.get_prompt(tokenizer, [], without_timestamps=True, hotwords=options.prompt)
+        asked = max(count, N_BEST_BEAMS)
+        result = model.model.generate(
+            encoder_output,
+            [prompt],
+            beam_size=max(options.beam_size, asked),
+            num_hypotheses=asked,
+            length_penalty=1.0,
+            max_length=model.max_length,
+            return_scores=True,
+            suppress_blank=True,
+            suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])),
+        )[0]
+        return [
+            _Candidate(str(tokenizer.decode(tokens)).strip(), _confidence(score, len(tokens)))
+            for tokens, score in zip(result.sequences_ids, result.scores, strict=True)
+        ]
+
+
+def _confidence(score: float, n_tokens: int) -> float:
+    """exp(average log-probability per token), as faster-whisper recovers it.
+
+    CTranslate2's score is the cumulative log-probability (which includes the end-of-text
+    token) divided by ``n_tokens ** length_penalty``; with length_penalty 1 undo that and
+    average over the tokens plus end-of-text.
+    """
+    avg_logprob = score * n_tokens / (n_tokens + 1)
+    return min(1.0, max(0.0, math.exp(avg_logprob)))
+
+
+def _distinct(candidates: list[_Candidate]) -> list[_Candidate]:
+    """First of each normalised text, in order, minus empty and far less confident ones."""
+    seen: set[str] = set()
+    kept: list[_Candidate] = []
+    for candidate in candidates:
+        key = _normalize(candidate.text)
+        if not key or key in seen:
+            continue
+        if kept and candidate.confidence < kept[0].confidence * N_BEST_MIN_RELATIVE_CONFIDENCE:
+            continue
+        seen.add(key)
+        kept.append(candidate)
+    return kept
+
+
+def _normalize(text: str) -> str:
+    """Lower-case words without punctuation: what makes two alternatives "the same"."""
+    return " ".join(_NON_WORD.sub(" ", text.lower()).split())
+
+
+def _segment(fw: Any, duration: float) -> Segment:
+    words = tuple(
+        Word(
+            start=_clamp(w.start, duration),
+            end=_clamp(w.end, duration),
+            text=str(w.word),
+            probability=float(w.probability),
+        )
+        for w in fw.words or ()
+    )
+    return Segment(
+        start=_clamp(fw.start, duration),
+        end=_clamp(fw.end, duration),
+        text=str(fw.text),
+        avg_logprob=float(fw.avg_logprob),
+        no_speech_prob=float(fw.no_speech_prob),
+        words=words,
+    )
+
+
+def _has_speech(audio: Samples) -> bool:
+    """True if Silero VAD (shipped with faster-whisper) finds any speech in ``audio``."""
+    return bool(get_speech_timestamps(audio, VadOptions(min_speech_duration_ms=150)))
+
+
+def _clamp(t: float, duration: float) -> float:
+    # Whisper's timestamps come from 20 ms tokens and DTW; the last one can overshoot the end.
+    return min(max(float(t), 0.0), duration)
+
+
+def _as_mono(samples: Samples) -> Samples:
+    audio = np.asarray(samples, dtype=np.float32)
+    if audio.ndim != 1:
+        raise ValueError(f"expected mono samples (1-D), got shape {audio.shape}")
+    return audio
+
+
+def _pick_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', not {device!r}")
+    return device
+
+
+def _pick_compute_type(device: str, compute_type: str) -> str:
+    if compute_type != "default":
+        return compute_type
+    # int8 keeps tiny..large fast on CPU at ~no accuracy cost; GPUs are built for float16.
+    return "float16" if device == "cuda" else "int8"
