@@ -1,0 +1,99 @@
+"""Recognising audio of any length in windows, with memory that stays flat.
+
+Whisper sees 30 s at a time. Long audio arrives as decoded chunks (``audio.iter_file``);
+this module cuts it into windows of at most ``WINDOW_SECONDS``, each ending at the quietest
+moment near its end, so a cut falls in a pause rather than through a word: nothing is
+doubled or dropped at the edges. Each window is recognised with its absolute offset, so
+``resultEndTime`` and word offsets count from the start of the whole audio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from hark.audio import DecodedAudio
+from hark.engine import SAMPLE_RATE
+from hark.speech.config import Plan
+from hark.speech.recognizer import Recognizer
+from hark.speech.types import Result
+
+WINDOW_SECONDS = 28.0
+"""Longest window; under Whisper's 30 s so a window is one decoder pass."""
+SEARCH_SECONDS = 8.0
+"""A window ends at the quietest 50 ms frame among its last ``SEARCH_SECONDS``."""
+_FRAME = SAMPLE_RATE // 20
+
+Channels = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Window:
+    """A stretch of audio, (n_channels, n) samples, starting ``offset`` seconds in."""
+
+    channels: Channels
+    offset: float
+
+    @property
+    def end(self) -> float:
+        return self.offset + float(self.channels.shape[1]) / SAMPLE_RATE
+
+
+def windows(chunks: Iterable[Channels]) -> Iterator[Window]:
+    """Cut decoded ``chunks`` into windows that end in pauses; holds at most two windows."""
+    longest = int(WINDOW_SECONDS * SAMPLE_RATE)
+    pending: Channels | None = None
+    offset = 0
+    for chunk in chunks:
+        pending = chunk if pending is None else np.concatenate([pending, chunk], axis=1)
+        while pending.shape[1] > longest:
+            cut = _quietest_cut(pending[:, :longest])
+            yield Window(pending[:, :cut], offset / SAMPLE_RATE)
+            offset += cut
+            pending = pending[:, cut:]
+    if pending is not None and pending.shape[1]:
+        yield Window(pending, offset / SAMPLE_RATE)
+
+
+def _quietest_cut(window: Channels) -> int:
+    """Sample index of the quietest frame in the window's last ``SEARCH_SECONDS``."""
+    mono = window.mean(axis=0)
+    start = max(0, mono.shape[0] - int(SEARCH_SECONDS * SAMPLE_RATE))
+    tail = mono[start : start + (mono.shape[0] - start) // _FRAME * _FRAME]
+    energy = np.square(tail).reshape(-1, _FRAME).mean(axis=1)
+    # Cut in the middle of the longest run of the quietest frames: the heart of the pause.
+    quiet = energy <= energy.min() * 1.5 + 1e-10
+    best_start, best_length, run_start = 0, 0, None
+    for index, is_quiet in enumerate([*quiet, False]):
+        if is_quiet and run_start is None:
+            run_start = index
+        elif not is_quiet and run_start is not None:
+            if index - run_start > best_length:
+                best_start, best_length = run_start, index - run_start
+            run_start = None
+    return int(start + best_start * _FRAME + best_length * _FRAME // 2)
+
+
+async def recognize_windows(
+    recognizer: Recognizer,
+    source: Iterable[Window],
+    plan: Plan,
+    *,
+    encoding: str = "",
+    on_progress: Callable[[float], object] | None = None,
+) -> list[Result]:
+    """Results for every window, in absolute time; ``on_progress(seconds_done)`` after each."""
+    found: list[Result] = []
+    pending = iter(source)
+    # Decoding the next window blocks (PyAV), so it runs off the event loop.
+    while (window := await asyncio.to_thread(next, pending, None)) is not None:
+        decoded = DecodedAudio(window.channels, encoding, SAMPLE_RATE)
+        found += await recognizer.recognize_samples(decoded, plan, offset=window.offset)
+        if on_progress is not None:
+            on_progress(window.end)
+    # Per-channel results come window by window; clients expect each channel in time order.
+    return sorted(found, key=lambda result: result.channel_tag)

@@ -1,0 +1,54 @@
+"""Long audio in windows: cuts fall in pauses, offsets stay absolute, nothing doubled."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hark.audio import iter_file
+from hark.engine import SAMPLE_RATE
+from hark.engine.pool import EnginePool
+from hark.engine.whisper import WhisperEngine
+from hark.settings import Limits
+from hark.speech import long_audio
+from hark.speech.recognizer import Recognizer
+from hark.speech.types import RecognitionConfig
+
+from conftest import corpus_file, manifest
+from wer import wer
+
+
+def test_windows_cut_in_the_quietest_place() -> None:
+    rng = np.random.default_rng(0)
+    # 70 s of "speech" (noise) with 0.5 s silences at 25 s and 50 s.
+    signal = rng.uniform(-0.5, 0.5, 70 * SAMPLE_RATE).astype(np.float32)
+    for pause in (25, 50):
+        signal[pause * SAMPLE_RATE : pause * SAMPLE_RATE + SAMPLE_RATE // 2] = 0
+    chunks = [signal[None, i : i + 7 * SAMPLE_RATE] for i in range(0, len(signal), 7 * SAMPLE_RATE)]
+    found = list(long_audio.windows(chunks))
+    assert len(found) == 3 and found[0].offset == 0.0
+    assert 25.1 < found[1].offset < 25.4 and 50.1 < found[2].offset < 50.4
+    assert sum(w.channels.shape[1] for w in found) == len(signal)
+    assert all(w.channels.shape[1] <= long_audio.WINDOW_SECONDS * SAMPLE_RATE for w in found)
+
+
+@pytest.mark.slow
+async def test_two_minutes_of_speech_with_absolute_offsets() -> None:
+    name = "long_en_ljspeech_LJ001-0001-0016_16k.flac"
+    engine = WhisperEngine.load("tiny.en", compute_type="int8")
+    pool = EnginePool(engine)
+    recognizer = Recognizer(pool, engine.info, Limits())
+    plan = recognizer.plan(RecognitionConfig(language_code="en-US", enable_word_time_offsets=True))
+    progress: list[float] = []
+    chunks = iter_file(corpus_file(name), plan.audio, chunk_seconds=10)
+    results = await long_audio.recognize_windows(
+        recognizer, long_audio.windows(chunks), plan, on_progress=progress.append
+    )
+    await pool.close()
+    text = " ".join(result.alternatives[0].transcript for result in results)
+    assert wer(manifest()[name]["transcript_normalized"], text) <= 0.1
+    words = [word for result in results for word in result.alternatives[0].words]
+    starts = [word.start_time for word in words]
+    assert starts == sorted(starts) and words[-1].end_time <= 115.5
+    assert words[-1].end_time > 100
+    assert progress == sorted(progress) and progress[-1] == pytest.approx(115.485, abs=0.05)
