@@ -270,3 +270,25 @@ def test_transcript_normalization_and_spoken_punctuation(server: Server) -> None
     }
     text = transcript(recognize(server, config, corpus_file(name).read_bytes()))
     assert "♣" in text and "clubs" not in text.lower()
+
+
+def test_phrase_hints_change_the_outcome(server: Server) -> None:
+    name = "en_librivox_sense_and_sensibility_0880.wav"  # "he was not an ill disposed young man"
+    content = corpus_file(name).read_bytes()
+    plain = transcript(recognize(server, {"languageCode": "en-US"}, content))
+    assert "ill" not in normalize(plain).split()  # tiny.en hears "old-sposed"
+    hinted_config = {
+        "languageCode": "en-US",
+        "speechContexts": [{"phrases": ["ill disposed"], "boost": 10}],
+    }
+    hinted = transcript(recognize(server, hinted_config, content))
+    assert wer(reference(name), hinted) < wer(reference(name), plain)
+    assert "ill" in normalize(hinted).split()
+    adaptation = {
+        "languageCode": "en-US",
+        "adaptation": {
+            "phraseSets": [{"phrases": [{"value": "${manner} disposed"}], "boost": 10}],
+            "customClasses": [{"customClassId": "manner", "items": [{"value": "ill"}]}],
+        },
+    }
+    assert "ill" in normalize(transcript(recognize(server, adaptation, content))).split()

@@ -136,11 +136,18 @@ class WhisperEngine:
             language=language,
             beam_size=options.beam_size,
             condition_on_previous_text=options.condition_on_previous_text,
-            word_timestamps=options.word_timestamps,
+            # Words are aligned afterwards (_align_words): with word_timestamps on,
+            # faster-whisper seeks to the last aligned word, and a word stretched over a
+            # pause makes it skip speech ("fat [mutton pieces to be ladled out in] thick").
+            word_timestamps=False,
             hotwords=options.prompt or None,
             vad_filter=False,
         )
-        segments = tuple(_segment(s, duration) for s in fw_segments)
+        decoded = list(fw_segments)
+        words = _align_words(model, audio, decoded, language) if options.word_timestamps else {}
+        segments = tuple(
+            _segment(fw, words.get(index, ()), duration) for index, fw in enumerate(decoded)
+        )
         return Transcript(segments=segments, language=language, duration=duration)
 
     def n_best(self, samples: Samples, options: DecodeOptions, count: int) -> list[Hypothesis]:
@@ -263,15 +270,55 @@ def _normalize(text: str) -> str:
     return " ".join(_NON_WORD.sub(" ", text.lower()).split())
 
 
-def _segment(fw: Any, duration: float) -> Segment:
+_PREPEND_PUNCTUATION = "\"'“¿([{-"
+_APPEND_PUNCTUATION = "\"'.。,，!！?？:：”)]}、"
+
+
+def _align_words(
+    model: WhisperModel, audio: Samples, decoded: list[Any], language: str
+) -> dict[int, list[dict[str, Any]]]:
+    """Word timings for decoded segments: one encoder pass and one alignment per 30 s window.
+
+    Segments decoded from the same window share its ``seek``; they are aligned together
+    against that window, exactly as faster-whisper does, but after decoding, so the
+    alignment cannot move the decoder's position. Returns word dicts by segment index.
+    """
+    tokenizer = Tokenizer(
+        model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language
+    )
+    features = model.feature_extractor(audio)
+    content_frames = features.shape[-1] - 1
+    windows: dict[int, list[int]] = {}
+    for index, fw in enumerate(decoded):
+        windows.setdefault(fw.seek, []).append(index)
+    words: dict[int, list[dict[str, Any]]] = {}
+    last_speech = 0.0
+    for seek, indexes in windows.items():
+        size = min(model.feature_extractor.nb_max_frames, content_frames - seek)
+        encoder_output = model.encode(pad_or_trim(features[:, seek : seek + size]))
+        group = [
+            {"seek": seek, "start": decoded[i].start, "end": decoded[i].end,
+             "tokens": list(decoded[i].tokens)}
+            for i in indexes
+        ]  # fmt: skip
+        last_speech = model.add_word_timestamps(
+            [group], tokenizer, encoder_output, size,
+            _PREPEND_PUNCTUATION, _APPEND_PUNCTUATION, last_speech,
+        )  # fmt: skip
+        for index, aligned in zip(indexes, group, strict=True):
+            words[index] = aligned.get("words", [])
+    return words
+
+
+def _segment(fw: Any, aligned: Any, duration: float) -> Segment:
     words = tuple(
         Word(
-            start=_clamp(w.start, duration),
-            end=_clamp(w.end, duration),
-            text=str(w.word),
-            probability=float(w.probability),
+            start=_clamp(w["start"], duration),
+            end=_clamp(w["end"], duration),
+            text=str(w["word"]),
+            probability=float(w["probability"]),
         )
-        for w in fw.words or ()
+        for w in aligned
     )
     return Segment(
         start=_clamp(fw.start, duration),
