@@ -20,20 +20,22 @@ from wer import wer
 
 def test_windows_cut_in_the_quietest_place() -> None:
     rng = np.random.default_rng(0)
-    # 70 s of "speech" (noise) with 0.5 s silences at 25 s and 50 s.
-    signal = rng.uniform(-0.5, 0.5, 70 * SAMPLE_RATE).astype(np.float32)
-    for pause in (25, 50):
+    # 300 s of "speech" (noise) with 0.5 s silences at 115 s and 230 s.
+    signal = rng.uniform(-0.5, 0.5, 300 * SAMPLE_RATE).astype(np.float32)
+    for pause in (115, 230):
         signal[pause * SAMPLE_RATE : pause * SAMPLE_RATE + SAMPLE_RATE // 2] = 0
     chunks = [signal[None, i : i + 7 * SAMPLE_RATE] for i in range(0, len(signal), 7 * SAMPLE_RATE)]
     found = list(long_audio.windows(chunks))
     assert len(found) == 3 and found[0].offset == 0.0
-    assert 25.1 < found[1].offset < 25.4 and 50.1 < found[2].offset < 50.4
+    assert 115.1 < found[1].offset < 115.4 and 230.1 < found[2].offset < 230.4
     assert sum(w.channels.shape[1] for w in found) == len(signal)
     assert all(w.channels.shape[1] <= long_audio.WINDOW_SECONDS * SAMPLE_RATE for w in found)
 
 
 @pytest.mark.slow
-async def test_two_minutes_of_speech_with_absolute_offsets() -> None:
+async def test_two_minutes_of_speech_with_absolute_offsets(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Small windows, so the 115 s file crosses several cuts.
+    monkeypatch.setattr(long_audio, "WINDOW_SECONDS", 40.0)
     name = "long_en_ljspeech_LJ001-0001-0016_16k.flac"
     engine = WhisperEngine.load("tiny.en", compute_type="int8")
     pool = EnginePool(engine)

@@ -14,9 +14,12 @@ Decisions measured on the shared corpus with tiny.en, int8, 2 CPU threads:
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import math
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,9 +73,9 @@ class WhisperEngine:
     same time (CTranslate2 ``inter_threads``), the rest wait inside CTranslate2.
     """
 
-    def __init__(self, model: WhisperModel, *, name: str, num_workers: int) -> None:
+    def __init__(self, model: _MemoWhisperModel, *, name: str, num_workers: int) -> None:
         """Wrap an already loaded model; use ``WhisperEngine.load`` to build one."""
-        self._model: WhisperModel | None = model
+        self._model: _MemoWhisperModel | None = model
         self.num_workers = num_workers
         self._info = ModelInfo(
             name=name,
@@ -104,7 +107,7 @@ class WhisperEngine:
             raise ValueError("num_workers must be at least 1")
         resolved = resolve_model(model, download_root=download_root)
         device = _pick_device(device)
-        whisper = WhisperModel(
+        whisper = _MemoWhisperModel(
             str(resolved.path),
             device=device,
             compute_type=_pick_compute_type(device, compute_type),
@@ -143,8 +146,9 @@ class WhisperEngine:
             hotwords=options.prompt or None,
             vad_filter=False,
         )
-        decoded = list(fw_segments)
-        words = _align_words(model, audio, decoded, language) if options.word_timestamps else {}
+        with model.remembering_encoder_outputs():
+            decoded = list(fw_segments)
+            words = _align_words(model, audio, decoded, language) if options.word_timestamps else {}
         segments = tuple(
             _segment(fw, words.get(index, ()), duration) for index, fw in enumerate(decoded)
         )
@@ -177,7 +181,7 @@ class WhisperEngine:
 
     # -- internals ---------------------------------------------------------------------
 
-    def _loaded(self) -> WhisperModel:
+    def _loaded(self) -> _MemoWhisperModel:
         model = self._model
         if model is None:
             raise RuntimeError("the engine is closed")
@@ -274,8 +278,44 @@ _PREPEND_PUNCTUATION = "\"'“¿([{-"
 _APPEND_PUNCTUATION = "\"'.。,，!！?？:：”)]}、"
 
 
+class _MemoWhisperModel(WhisperModel):  # type: ignore[misc]
+    """A WhisperModel that can keep the encoder outputs of the windows it decodes.
+
+    Word alignment runs after decoding (see ``_align_words``) and needs each window's
+    encoder output again; remembering it saves one encoder pass per 30 s window. Memory is
+    bounded by the call: outputs are kept only inside ``remembering_encoder_outputs``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._memo = threading.local()
+
+    @contextlib.contextmanager
+    def remembering_encoder_outputs(self) -> Iterator[None]:
+        self._memo.outputs = {}
+        try:
+            yield
+        finally:
+            self._memo.outputs = None
+
+    def encode(self, features: np.ndarray) -> Any:
+        output = super().encode(features)
+        outputs = getattr(self._memo, "outputs", None)
+        if outputs is not None and features.ndim == 2:
+            outputs[_fingerprint(features)] = output
+        return output
+
+    def remembered(self, features: np.ndarray) -> Any:
+        outputs = getattr(self._memo, "outputs", None) or {}
+        return outputs.get(_fingerprint(features))
+
+
+def _fingerprint(features: np.ndarray) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(features).tobytes(), digest_size=16).digest()
+
+
 def _align_words(
-    model: WhisperModel, audio: Samples, decoded: list[Any], language: str
+    model: _MemoWhisperModel, audio: Samples, decoded: list[Any], language: str
 ) -> dict[int, list[dict[str, Any]]]:
     """Word timings for decoded segments: one encoder pass and one alignment per 30 s window.
 
@@ -295,7 +335,8 @@ def _align_words(
     last_speech = 0.0
     for seek, indexes in windows.items():
         size = min(model.feature_extractor.nb_max_frames, content_frames - seek)
-        encoder_output = model.encode(pad_or_trim(features[:, seek : seek + size]))
+        window = pad_or_trim(features[:, seek : seek + size])
+        encoder_output = model.remembered(window) or model.encode(window)
         group = [
             {"seek": seek, "start": decoded[i].start, "end": decoded[i].end,
              "tokens": list(decoded[i].tokens)}

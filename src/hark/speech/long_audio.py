@@ -1,9 +1,11 @@
 """Recognising audio of any length in windows, with memory that stays flat.
 
-Whisper sees 30 s at a time. Long audio arrives as decoded chunks (``audio.iter_file``);
-this module cuts it into windows of at most ``WINDOW_SECONDS``, each ending at the quietest
-moment near its end, so a cut falls in a pause rather than through a word: nothing is
-doubled or dropped at the edges. Each window is recognised with its absolute offset, so
+Long audio arrives as decoded chunks (``audio.iter_file``); this module cuts it into windows
+of at most ``WINDOW_SECONDS``, each ending at the quietest moment near its end, so a cut falls
+in a pause rather than through a word: nothing is doubled or dropped at the edges. Windows are
+long (two minutes) because the engine decodes best with context: inside a window Whisper
+moves 30 s at a time conditioned on what it already wrote, while across a cut that context
+is lost (28 s windows measured WER 0.153 against 0.057 on long_en_multispeaker_16k.wav). Each window is recognised with its absolute offset, so
 ``resultEndTime`` and word offsets count from the start of the whole audio.
 """
 
@@ -22,9 +24,9 @@ from hark.speech.config import Plan
 from hark.speech.recognizer import Recognizer
 from hark.speech.types import Result
 
-WINDOW_SECONDS = 28.0
-"""Longest window; under Whisper's 30 s so a window is one decoder pass."""
-SEARCH_SECONDS = 8.0
+WINDOW_SECONDS = 120.0
+"""Longest window: memory per job stays under ~8 MB of samples per channel."""
+SEARCH_SECONDS = 10.0
 """A window ends at the quietest 50 ms frame among its last ``SEARCH_SECONDS``."""
 _FRAME = SAMPLE_RATE // 20
 
