@@ -72,7 +72,8 @@ def _words(results: Sequence[Result]) -> list[WordInfo]:
 def cues(all_words: Iterable[WordInfo]) -> Iterator[Cue]:
     """Group words into cues that fit the limits, cut at pauses and sentence ends.
 
-    When a cue fills up mid-clause, it is cut after its last comma (or other mark), so the clause's tail starts the next cue instead of dangling alone.
+    When a cue fills up mid-clause, it is cut after its last comma (or other mark), so
+    the clause's tail starts the next cue instead of dangling alone.
     """
     group: list[WordInfo] = []
     for word in all_words:
