@@ -12,10 +12,9 @@ them (srt, vtt, words, json).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,34 +64,35 @@ def recognition_config(options: Options, *, server_model: str = "") -> Recogniti
 
 Progress = Callable[[float], object]
 """Called with the fraction of a file done, 0 to 1."""
-Transcriber = Callable[[str, Progress], Awaitable[tuple[dict[str, Any], Recognition]]]
+Transcriber = Callable[[str, Progress], tuple[dict[str, Any], Recognition]]
 """Transcribes one file: (path, progress) -> (RecognizeResponse JSON, the same as core types)."""
 
 
 def run(options: Options, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    """Transcribe every file; 0 if all succeeded, 1 if any failed."""
+    """Transcribe every file; 0 if all succeeded, 1 if any failed.
+
+    Nothing here runs under ``asyncio.run``: its SIGINT handling only cancels at the next
+    ``await``, so Ctrl-C would wait for a blocking call (a server poll) to end. Plain
+    KeyboardInterrupt stops at once.
+    """
     try:
         targets = output_paths(options)
     except OSError as error:
         print(f"hark: {options.output}: {error.strerror or error}", file=err)
         return 1
-    return asyncio.run(_run(options, targets, out, err))
-
-
-async def _run(options: Options, targets: list[Path | None], out: TextIO, err: TextIO) -> int:
     if options.server:
-        return await _each_file(options, targets, _remote(options), out, err)
+        return _each_file(options, targets, _remote(options), out, err)
     from hark.local import local_transcriber  # noqa: PLC0415 - loads the engine's libraries
 
     try:
-        async with local_transcriber(options.model, recognition_config(options)) as transcriber:
-            return await _each_file(options, targets, transcriber, out, err)
+        with local_transcriber(options.model, recognition_config(options)) as transcriber:
+            return _each_file(options, targets, transcriber, out, err)
     except SpeechError as error:  # the config itself is refused: no file can succeed
         print(f"hark: {error.message}", file=err)
         return 1
 
 
-async def _each_file(
+def _each_file(
     options: Options,
     targets: list[Path | None],
     transcriber: Transcriber,
@@ -103,7 +103,7 @@ async def _each_file(
     for index, (path, target) in enumerate(zip(options.files, targets, strict=True)):
         try:
             with _progress(path, err) as progress:
-                body, recognition = await transcriber(path, progress)
+                body, recognition = transcriber(path, progress)
             rendered = render(options.format, body, recognition)
             if target is not None:
                 target.write_text(rendered, encoding="utf-8")
@@ -125,11 +125,11 @@ def _remote(options: Options) -> Transcriber:
     endpoint = remote.Endpoint(options.server.rstrip("/"), options.api_key)
     config = recognition_config(options, server_model=options.model)
 
-    async def transcribe(path: str, progress: Progress) -> tuple[dict[str, Any], Recognition]:
+    def transcribe(path: str, progress: Progress) -> tuple[dict[str, Any], Recognition]:
         def percent(value: float) -> None:
             progress(value / 100)
 
-        return await asyncio.to_thread(remote.recognize_file, endpoint, path, config, percent)
+        return remote.recognize_file(endpoint, path, config, percent)
 
     return transcribe
 
