@@ -1,4 +1,4 @@
-"""The ``hark`` command: ``hark serve`` (and ``hark transcribe``).
+"""The ``hark`` command: ``hark serve`` and ``hark transcribe``.
 
 Flags become Settings here, over ``HARK_*`` environment variables; this is the only place
 that sets up logging.
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hark import __version__
+from hark.formats import SUFFIXES
 from hark.settings import build_settings
 
 
@@ -52,6 +53,47 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
 
 
+def _transcribe_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cmd = commands.add_parser(
+        "transcribe",
+        help="transcribe audio or video files",
+        description="Transcribe audio or video files (wav, flac, mp3, m4a, ogg, opus, webm,"
+        " mp4...; any rate, any channels) on the embedded model, or through a server.",
+    )
+    cmd.add_argument("files", nargs="+", metavar="FILE")
+    cmd.add_argument(
+        "--server",
+        metavar="URL",
+        help="a Hark or Google-compatible REST endpoint, e.g. http://127.0.0.1:8080;"
+        " without it, transcribe in this process",
+    )
+    cmd.add_argument("--api-key", metavar="KEY", help="API key for --server")
+    cmd.add_argument("--language", default="en-US", help="BCP-47 language code (default en-US)")
+    cmd.add_argument(
+        "--model",
+        metavar="M",
+        help="locally: the Whisper model, as for `hark serve --model` (default tiny.en);"
+        " with --server: Google's model field (e.g. latest_long)",
+    )
+    cmd.add_argument("--format", choices=list(SUFFIXES), default="text", help="default text")
+    cmd.add_argument(
+        "--output",
+        metavar="PATH",
+        type=Path,
+        help="write here instead of stdout: a file for one input,"
+        " a directory (FILE's stem + .txt/.json/.srt/.vtt/.tsv) for several",
+    )
+    cmd.add_argument("--phrases", nargs="+", action="extend", metavar="PHRASE", help="phrase hints")
+    cmd.add_argument("--alternatives", type=int, default=0, metavar="N", help="n-best (json)")
+    cmd.add_argument("--profanity-filter", action="store_true", help="mask profanity")
+    cmd.add_argument(
+        "--punctuation",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="automatic punctuation (default on)",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="hark", description="Speech-to-text with Google's API, on your own machine."
@@ -59,6 +101,7 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("--version", action="version", version=f"hark {__version__}")
     commands = root.add_subparsers(dest="command", required=True)
     _serve_parser(commands)
+    _transcribe_parser(commands)
     return root
 
 
@@ -66,7 +109,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "transcribe":
+        return _transcribe(args)
     return 2
+
+
+def _transcribe(args: argparse.Namespace) -> int:
+    from hark.transcribe import main_options, run  # noqa: PLC0415 - see _serve
+
+    try:
+        return run(main_options(args))
+    except KeyboardInterrupt:
+        print("hark: interrupted", file=sys.stderr)
+        return 130
 
 
 def _serve(args: argparse.Namespace) -> int:

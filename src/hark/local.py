@@ -1,0 +1,79 @@
+"""Transcribing files in this process: the engine and core of ``hark serve``, without a server.
+
+The services come from ``app.build_services`` (the same model loading, pool and Recognizer);
+files are read by ``media.iter_any`` and recognised in windows by ``speech.long_audio``. The
+JSON is Google's RecognizeResponse, made by the same code the REST API answers with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from hark import media
+from hark.api import convert, jsonbody
+from hark.app import Services, build_services
+from hark.engine.loading import ModelUnavailable
+from hark.errors import FailedPrecondition
+from hark.settings import build_settings
+from hark.speech.config import Plan
+from hark.speech.long_audio import recognize_windows, windows
+from hark.speech.recognizer import billed_seconds, new_request_id
+from hark.speech.types import Recognition, RecognitionConfig
+from hark.transcribe import Progress, Transcriber
+
+_CHUNK_SECONDS = 30.0
+
+
+@contextmanager
+def local_transcriber(model: str, config: RecognitionConfig) -> Iterator[Transcriber]:
+    """Load ``model`` (the embedded one if empty) once; yield a transcriber for ``config``.
+
+    The core is asynchronous; each file runs to completion on a private event loop.
+    Raises InvalidArgument if the config does not suit the model (e.g. its language),
+    FailedPrecondition if the model cannot be loaded.
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        try:
+            services = loop.run_until_complete(
+                build_services(build_settings({"model": model or None}))
+            )
+        except ModelUnavailable as error:
+            raise FailedPrecondition(str(error)) from None
+        try:
+            plan = services.recognizer.plan(config)
+
+            def transcribe(path: str, progress: Progress) -> tuple[dict[str, Any], Recognition]:
+                return loop.run_until_complete(_transcribe(services, plan, path, progress))
+
+            yield transcribe
+        finally:
+            loop.run_until_complete(services.close())
+    finally:
+        loop.close()
+
+
+async def _transcribe(
+    services: Services, plan: Plan, path: str, progress: Progress
+) -> tuple[dict[str, Any], Recognition]:
+    total = await asyncio.to_thread(media.duration, path)
+    chunks = media.iter_any(path, _CHUNK_SECONDS)
+    decoded = [0.0]  # seconds of audio recognised so far
+
+    def seconds_done(seconds: float) -> None:
+        decoded[0] = seconds
+        progress(seconds / total if total else 0.0)
+
+    found = await recognize_windows(
+        services.recognizer, windows(chunks), plan, on_progress=seconds_done
+    )
+    recognition = Recognition(
+        results=tuple(found),
+        total_billed_seconds=billed_seconds(decoded[0], plan),
+        request_id=new_request_id(),
+    )
+    response = convert.recognize_response(recognition, convert.V1)
+    return jsonbody.render(response), recognition

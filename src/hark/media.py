@@ -1,0 +1,129 @@
+"""Any audio or video file PyAV can open → 16 kHz samples, and 16 kHz mono → FLAC or Ogg Opus.
+
+``audio.py`` decodes what Google's API accepts, with Google's checks (an m4a is refused
+there). A person at the command line just has files: wav, flac, mp3, m4a/aac, ogg, opus,
+webm, an mp4 video with a sound track, at any rate and channel count. This module reads
+whatever FFmpeg's demuxers recognise, taking the first audio stream, and encodes audio for
+sending to a server. Errors are ``InvalidArgument`` with a message meant for a person.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable, Iterator
+
+import av
+import numpy as np
+
+from hark.audio import Array
+from hark.engine import SAMPLE_RATE
+from hark.errors import InvalidArgument
+
+_OPUS_BITRATE = 24_000
+"""Bits per second for long audio sent inline: speech stays intelligible to Whisper and an
+hour fits in about 11 MB."""
+
+
+def _open(path: str | os.PathLike[str]) -> av.container.InputContainer:
+    if not os.path.exists(path):
+        raise InvalidArgument("no such file")
+    if os.path.isdir(path):
+        raise InvalidArgument("is a directory, not an audio file")
+    try:
+        container = av.open(os.fspath(path), "r")
+    except av.error.FFmpegError:
+        raise InvalidArgument("not an audio or video file this tool can read") from None
+    if not container.streams.audio:
+        container.close()
+        raise InvalidArgument("the file has no audio track")
+    return container
+
+
+def duration(path: str | os.PathLike[str]) -> float | None:
+    """The length of the first audio track in seconds, or None if the container does not say."""
+    with _open(path) as container:
+        stream = container.streams.audio[0]
+        if stream.duration and stream.time_base:
+            return float(stream.duration * stream.time_base)
+        if container.duration:
+            return float(container.duration / av.time_base)
+    return None
+
+
+def iter_any(path: str | os.PathLike[str], chunk_seconds: float = 30.0) -> Iterator[Array]:
+    """The first audio track as (n_channels, n) float32 chunks at 16 kHz; memory stays flat.
+
+    Raises InvalidArgument if the file cannot be opened or holds no decodable audio.
+    """
+    size = max(1, int(chunk_seconds * SAMPLE_RATE))
+    pending: list[Array] = []
+    have = total = 0
+    with _open(path) as container:
+        resampler: av.AudioResampler | None = None
+        for frame in _frames(container):
+            if resampler is None:
+                resampler = av.AudioResampler(format="fltp", layout=frame.layout, rate=SAMPLE_RATE)
+            for out in resampler.resample(frame):
+                pending.append(np.clip(out.to_ndarray().astype(np.float32), -1.0, 1.0))
+                have += pending[-1].shape[1]
+            while have >= size:
+                chunk, pending, have = _take(pending, size)
+                total += chunk.shape[1]
+                yield chunk
+        if resampler is not None:
+            pending += [f.to_ndarray().astype(np.float32) for f in resampler.resample(None)]
+    if pending:
+        chunk = np.concatenate(pending, axis=1)
+        total += chunk.shape[1]
+        if chunk.shape[1]:
+            yield chunk
+    if not total:
+        raise InvalidArgument("no audio could be decoded from the file")
+
+
+def _frames(container: av.container.InputContainer) -> Iterator[av.AudioFrame]:
+    """Decoded frames of the first audio stream; a broken file is one clear error."""
+    stream = container.streams.audio[0]
+    try:
+        for packet in container.demux(stream):
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError:
+                continue  # a corrupt packet is dropped, as FFmpeg's own tools do
+            for frame in frames:
+                frame.pts = None  # the resampler must not insert silence for timestamp gaps
+                yield frame
+    except av.error.FFmpegError as error:
+        raise InvalidArgument(f"cannot decode the audio: {error.strerror}") from None
+
+
+def _take(pending: list[Array], size: int) -> tuple[Array, list[Array], int]:
+    joined = np.concatenate(pending, axis=1)
+    rest = joined[:, size:]
+    return joined[:, :size], ([rest] if rest.shape[1] else []), rest.shape[1]
+
+
+def mono(chunks: Iterable[Array]) -> Iterator[Array]:
+    """Each (n_channels, n) chunk mixed down to one channel, shape (1, n)."""
+    for chunk in chunks:
+        yield chunk if chunk.shape[0] == 1 else chunk.mean(axis=0, keepdims=True)
+
+
+def encode(chunks: Iterable[Array], codec: str) -> bytes:
+    """16 kHz mono chunks as a FLAC file (``codec="flac"``) or an Ogg Opus file (``"opus"``)."""
+    buffer = io.BytesIO()
+    container_format, codec_name = ("flac", "flac") if codec == "flac" else ("ogg", "libopus")
+    with av.open(buffer, "w", format=container_format) as container:
+        stream: av.AudioStream = container.add_stream(  # type: ignore[assignment]
+            codec_name, rate=SAMPLE_RATE, layout="mono"
+        )
+        if codec != "flac":
+            stream.bit_rate = _OPUS_BITRATE
+        for chunk in chunks:
+            pcm = (np.clip(chunk[:1], -1.0, 1.0) * 32767).astype(np.int16)
+            frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
+            frame.sample_rate = SAMPLE_RATE
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return buffer.getvalue()

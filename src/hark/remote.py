@@ -1,0 +1,221 @@
+"""A REST client for a Hark (or Google-compatible) server: Recognize, or a long-running operation.
+
+How the audio travels: the file is decoded here and mixed to 16 kHz mono. Up to
+``SYNC_SECONDS`` it goes as inline FLAC to ``speech:recognize``. Longer audio goes inline as
+Ogg Opus (24 kbit/s, about 11 MB an hour) to ``speech:longrunningrecognize``, and the
+operation is polled until done. Google, and Hark by default, refuse inline audio over about
+a minute for long-running requests: start Hark with a lifted inline limit for long files.
+
+Server errors come back as the ``SpeechError`` of their ``google.rpc`` status, with the
+server's own message; an unreachable server is ``Unavailable``.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from hark import media
+from hark.errors import Code, SpeechError, Unavailable, Unimplemented, error_for_code
+from hark.speech.types import Alternative, Recognition, RecognitionConfig, Result, WordInfo
+
+SYNC_SECONDS = 55.0
+"""Audio up to this long goes to ``recognize``; Google's sync limit is about a minute."""
+INLINE_HINT = (
+    " (the server refuses long inline audio; start Hark with a lifted inline limit for"
+    " long-running requests, see `hark serve --help`)"
+)
+_POLL_FIRST, _POLL_MAX = 0.5, 5.0
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A server's base URL (``http://host:port``), an API key, and the API version to call."""
+
+    url: str
+    api_key: str = ""
+    version: str = "v1"
+    timeout: float = 600.0
+
+
+def config_json(config: RecognitionConfig, encoding: str) -> dict[str, Any]:
+    """The REST JSON of the RecognitionConfig fields the command line sets."""
+    body: dict[str, Any] = {
+        "encoding": encoding,
+        "sampleRateHertz": 16000,
+        "languageCode": config.language_code,
+        "enableAutomaticPunctuation": config.enable_automatic_punctuation,
+        "enableWordTimeOffsets": config.enable_word_time_offsets,
+        "enableWordConfidence": config.enable_word_confidence,
+        "profanityFilter": config.profanity_filter,
+    }
+    if config.max_alternatives:
+        body["maxAlternatives"] = config.max_alternatives
+    if config.speech_contexts:
+        body["speechContexts"] = [{"phrases": [p.value for p in config.speech_contexts]}]
+    if config.model:
+        body["model"] = config.model
+    return body
+
+
+def recognize_file(
+    endpoint: Endpoint,
+    path: str,
+    config: RecognitionConfig,
+    on_progress: Callable[[float], object] | None = None,
+) -> tuple[dict[str, Any], Recognition]:
+    """Transcribe ``path`` on the server: (the server's RecognizeResponse JSON, as core types).
+
+    ``on_progress(percent)`` is called while a long-running operation is polled.
+    """
+    length = media.duration(path)
+    chunks = media.mono(media.iter_any(path))
+    with httpx.Client(
+        base_url=endpoint.url, timeout=endpoint.timeout, headers=_headers(endpoint)
+    ) as client:
+        if length is not None and length <= SYNC_SECONDS:
+            audio = media.encode(chunks, "flac")
+            body = _request(client, "POST", f"/{endpoint.version}/speech:recognize", config, audio)
+        else:
+            audio = media.encode(chunks, "opus")
+            body = _long_running(client, endpoint, config, audio, on_progress)
+    return body, recognition_from_json(body)
+
+
+def _headers(endpoint: Endpoint) -> dict[str, str]:
+    return {"x-goog-api-key": endpoint.api_key} if endpoint.api_key else {}
+
+
+def _request(
+    client: httpx.Client, method: str, path: str, config: RecognitionConfig, audio: bytes
+) -> dict[str, Any]:
+    encoding = "FLAC" if audio[:4] == b"fLaC" else "OGG_OPUS"
+    payload = {
+        "config": config_json(config, encoding),
+        "audio": {"content": base64.b64encode(audio).decode("ascii")},
+    }
+    return _call(client, method, path, payload)
+
+
+def _long_running(
+    client: httpx.Client,
+    endpoint: Endpoint,
+    config: RecognitionConfig,
+    audio: bytes,
+    on_progress: Callable[[float], object] | None,
+) -> dict[str, Any]:
+    try:
+        operation = _request(
+            client, "POST", f"/{endpoint.version}/speech:longrunningrecognize", config, audio
+        )
+    except SpeechError as error:
+        if error.code in (Code.NOT_FOUND, Code.UNIMPLEMENTED):
+            raise Unimplemented(
+                f"the server does not offer long-running recognition ({error.message});"
+                f" audio over {SYNC_SECONDS:.0f} s needs it"
+            ) from None
+        if error.code == Code.INVALID_ARGUMENT and "inline" in error.message.lower():
+            raise type(error)(error.message + INLINE_HINT) from None
+        raise
+    wait = _POLL_FIRST
+    while not operation.get("done"):
+        if on_progress is not None:
+            on_progress(float(operation.get("metadata", {}).get("progressPercent", 0)))
+        time.sleep(wait)
+        wait = min(wait * 1.5, _POLL_MAX)
+        name = operation["name"]
+        operation = _call(client, "GET", f"/{endpoint.version}/operations/{name}", None)
+    if "error" in operation:
+        status = operation["error"]
+        raise error_for_code(int(status.get("code", 2)), str(status.get("message", "")))
+    if on_progress is not None:
+        on_progress(100.0)
+    response: dict[str, Any] = operation.get("response", {})
+    return {key: value for key, value in response.items() if key != "@type"}
+
+
+def _call(
+    client: httpx.Client, method: str, path: str, payload: dict[str, Any] | None
+) -> dict[str, Any]:
+    try:
+        reply = client.request(method, path, json=payload)
+    except httpx.TimeoutException:
+        raise Unavailable(f"the server at {client.base_url} did not answer in time") from None
+    except httpx.HTTPError as error:
+        raise Unavailable(f"cannot reach the server at {client.base_url}: {error}") from None
+    try:
+        body = reply.json()
+    except ValueError:
+        body = None
+    if reply.is_success and isinstance(body, dict):
+        return body
+    raise _server_error(reply, body)
+
+
+def _server_error(reply: httpx.Response, body: object) -> SpeechError:
+    """The SpeechError of Google's REST error body, or of the bare HTTP status."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and error.get("message"):
+        try:
+            code = Code[str(error.get("status", ""))]
+        except KeyError:
+            code = _HTTP_CODES.get(reply.status_code, Code.UNKNOWN)
+        return error_for_code(code, str(error["message"]))
+    code = _HTTP_CODES.get(reply.status_code, Code.UNKNOWN)
+    text = reply.text.strip().splitlines()[0][:200] if reply.text.strip() else reply.reason_phrase
+    return error_for_code(code, f"HTTP {reply.status_code} from the server: {text}")
+
+
+_HTTP_CODES = {
+    400: Code.INVALID_ARGUMENT,
+    401: Code.UNAUTHENTICATED,
+    403: Code.PERMISSION_DENIED,
+    404: Code.NOT_FOUND,
+    429: Code.RESOURCE_EXHAUSTED,
+    501: Code.UNIMPLEMENTED,
+    503: Code.UNAVAILABLE,
+}
+
+
+def recognition_from_json(body: dict[str, Any]) -> Recognition:
+    """A RecognizeResponse (or LongRunningRecognizeResponse) JSON object as core types."""
+    results = tuple(
+        Result(
+            alternatives=tuple(_alternative(a) for a in result.get("alternatives", [])),
+            result_end_time=_seconds(result.get("resultEndTime")),
+            channel_tag=int(result.get("channelTag", 0)),
+            language_code=str(result.get("languageCode", "")),
+        )
+        for result in body.get("results", [])
+    )
+    return Recognition(
+        results=results,
+        total_billed_seconds=round(_seconds(body.get("totalBilledTime"))),
+        request_id=int(body.get("requestId", 0)),
+    )
+
+
+def _alternative(alternative: dict[str, Any]) -> Alternative:
+    return Alternative(
+        transcript=str(alternative.get("transcript", "")),
+        confidence=float(alternative.get("confidence", 0.0)),
+        words=tuple(
+            WordInfo(
+                word=str(word.get("word", "")),
+                start_time=_seconds(word.get("startTime")),
+                end_time=_seconds(word.get("endTime")),
+                confidence=float(word.get("confidence", 0.0)),
+            )
+            for word in alternative.get("words", [])
+        ),
+    )
+
+
+def _seconds(duration: object) -> float:
+    """A proto3 JSON Duration ("1.300s") in seconds; 0 when absent."""
+    return float(str(duration).removesuffix("s")) if duration else 0.0
