@@ -138,6 +138,7 @@ class WhisperEngine:
             condition_on_previous_text=options.condition_on_previous_text,
             word_timestamps=options.word_timestamps,
             hotwords=options.prompt or None,
+            initial_prompt=options.initial_prompt or None,
             vad_filter=False,
         )
         segments = tuple(_segment(s, duration) for s in fw_segments)
