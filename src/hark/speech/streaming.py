@@ -243,7 +243,11 @@ class StreamingPolicy:
         self._pending = None
         ending = self._ending
         if ending is not None and ending.number == window.utterance:
-            self._finalize(ending, window, words)
+            assert ending.speech_end is not None
+            if window.end >= ending.speech_end:
+                self._finalize(ending, window, words)
+            else:  # read before speech ended: progress, but the final needs another decode
+                ending.previous = new_words(words, ending.committed)
             return
         current = self._current
         if current is not None and current.number == window.utterance:
