@@ -15,6 +15,7 @@ latency with 1..4 concurrent streams; process RSS across the runs.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import statistics
 import sys
@@ -25,8 +26,6 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-import itertools
-
 from hark.engine import DecodeOptions
 from hark.engine.pool import EnginePool
 from hark.engine.whisper import WhisperEngine
