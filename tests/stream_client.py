@@ -21,12 +21,7 @@ class Received:
     close_code: int | None = None
 
     def finals(self) -> list[tuple[float, dict[str, Any]]]:
-        return [
-            (t, r)
-            for t, m in self.messages
-            for r in m.get("results", [])
-            if r.get("isFinal")
-        ]
+        return [(t, r) for t, m in self.messages for r in m.get("results", []) if r.get("isFinal")]
 
     def transcript(self) -> str:
         return " ".join(r["alternatives"][0]["transcript"] for _, r in self.finals())
