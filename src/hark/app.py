@@ -21,6 +21,8 @@ from hark.engine.pool import EnginePool
 from hark.engine.whisper import WhisperEngine
 from hark.settings import Settings
 from hark.speech.recognizer import Recognizer
+from hark.speech.stream_session import StreamingRecognizer
+from hark.web.routes import StreamingSocket
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ class Services:
     engine: WhisperEngine
     pool: EnginePool
     recognizer: Recognizer
+    streaming: StreamingRecognizer
 
     async def close(self) -> None:
         await self.pool.close()
@@ -62,7 +65,8 @@ async def build_services(settings: Settings) -> Services:
     )
     pool = EnginePool(engine, workers=engine_settings.workers, max_queue=engine_settings.max_queue)
     recognizer = Recognizer(pool, engine.info, settings.limits)
-    return Services(engine, pool, recognizer)
+    streaming = StreamingRecognizer(recognizer, slots=engine_settings.workers)
+    return Services(engine, pool, recognizer, streaming)
 
 
 async def serve(settings: Settings) -> None:
@@ -74,10 +78,12 @@ async def serve(settings: Settings) -> None:
             settings.host,
         )
     services = await build_services(settings)
-    rest = RestApi(services.recognizer, ApiKeys(settings.api_keys), settings.limits)
+    keys = ApiKeys(settings.api_keys)
+    rest = RestApi(services.recognizer, keys, settings.limits)
+    socket = StreamingSocket(services.streaming, keys)
     server = _QuietServer(
         uvicorn.Config(
-            rest.app(),
+            rest.app(extra_routes=socket.routes()),
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,

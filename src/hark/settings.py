@@ -27,6 +27,12 @@ class Limits:
     """Characters in one phrase hint."""
     max_total_phrase_characters: int = 100_000
     """Characters of all phrase hints in one request."""
+    stream_max_seconds: float = 305.0
+    """Longest audio one StreamingRecognize stream takes (Google: 305 s)."""
+    stream_max_message_bytes: int = 25_600
+    """Audio bytes in one streaming message (Google: 25 KB)."""
+    stream_audio_timeout: float = 15.0
+    """Seconds a stream may go without a message before OUT_OF_RANGE (Google: undocumented)."""
 
 
 @dataclass(frozen=True)

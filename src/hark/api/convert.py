@@ -121,16 +121,16 @@ def fill_results(results: Any, found: tuple[Result, ...] | list[Result]) -> None
     for result in found:
         message = results.add()
         for alternative in result.alternatives:
-            _fill_alternative(message.alternatives.add(), alternative)
+            fill_alternative(message.alternatives.add(), alternative)
         if result.channel_tag:
             message.channel_tag = result.channel_tag
         if result.result_end_time:
-            message.result_end_time.FromNanoseconds(_nanos(result.result_end_time))
+            message.result_end_time.FromNanoseconds(nanos(result.result_end_time))
         if result.language_code:
             message.language_code = result.language_code
 
 
-def _fill_alternative(message: Any, alternative: Alternative) -> None:
+def fill_alternative(message: Any, alternative: Alternative) -> None:
     message.transcript = alternative.transcript
     message.confidence = alternative.confidence
     for word in alternative.words:
@@ -138,8 +138,8 @@ def _fill_alternative(message: Any, alternative: Alternative) -> None:
         info.word = word.word
         info.confidence = word.confidence
         if word.start_time or word.end_time:
-            info.start_time.FromNanoseconds(_nanos(word.start_time))
-            info.end_time.FromNanoseconds(_nanos(word.end_time))
+            info.start_time.FromNanoseconds(nanos(word.start_time))
+            info.end_time.FromNanoseconds(nanos(word.end_time))
 
 
 def recognize_response(recognition: Recognition, version: ApiVersion) -> Message:
@@ -151,5 +151,5 @@ def recognize_response(recognition: Recognition, version: ApiVersion) -> Message
     return response  # type: ignore[no-any-return]
 
 
-def _nanos(seconds: float) -> int:
+def nanos(seconds: float) -> int:
     return round(seconds * 1_000_000_000)

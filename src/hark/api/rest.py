@@ -8,6 +8,7 @@ and nowhere else.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any, cast
 
 from google.protobuf.message import Message
@@ -15,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from hark.api import convert, jsonbody, legacy
 from hark.api.status import rest_error
@@ -52,9 +53,9 @@ class RestApi:
             Route("/v1beta1/speech:syncrecognize", self.sync_recognize, methods=["POST"]),
         ]
 
-    def app(self, extra_routes: list[Route] | None = None) -> Starlette:
+    def app(self, extra_routes: Sequence[BaseRoute] | None = None) -> Starlette:
         return Starlette(
-            routes=self.routes() + (extra_routes or []),
+            routes=[*self.routes(), *(extra_routes or ())],
             exception_handlers={
                 SpeechError: _speech_error,
                 HTTPException: _http_error,

@@ -48,6 +48,8 @@ class DecodeOptions:
     ``language`` is a Whisper language code ("en"); None asks the engine to detect it,
     limited to ``candidate_languages`` when those are given.
     ``prompt`` biases decoding toward phrases (Whisper hotwords); None for no bias.
+    ``initial_prompt`` is text said just before the samples (Whisper's previous-text prompt),
+    so a stream decoded in pieces continues its sentence; None for none.
     """
 
     language: str | None = "en"
@@ -56,6 +58,7 @@ class DecodeOptions:
     prompt: str | None = None
     condition_on_previous_text: bool = True
     word_timestamps: bool = True
+    initial_prompt: str | None = None
 
 
 @dataclass(frozen=True)

@@ -144,6 +144,7 @@ class WhisperEngine:
             # pause makes it skip speech ("fat [mutton pieces to be ladled out in] thick").
             word_timestamps=False,
             hotwords=options.prompt or None,
+            initial_prompt=options.initial_prompt or None,
             vad_filter=False,
         )
         with model.remembering_encoder_outputs():

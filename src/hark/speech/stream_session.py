@@ -1,0 +1,356 @@
+"""Streaming recognition: the async driver around the sans-IO policy (``streaming.py``).
+
+``StreamingRecognizer.recognize(requests)`` takes the client's messages (a ``StreamingConfig``
+first, then audio bytes) and yields ``StreamingResponse``s. Per stream, one task reads and
+decodes audio and runs the voice activity detector; another asks the engine for hypotheses.
+
+Sharing the engine: every stream's decodes go through one ``DecodeScheduler`` with as many
+slots as the engine has workers, so streams never flood the pool's queue; a stream holds at
+most one decode, and the window is chosen when its slot comes up (the newest audio; stale
+windows are never decoded). Finals waiting for a decode go before interim decodes. A client
+that goes away cancels its tasks; its slot and buffers are released at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+from collections.abc import AsyncIterator, Coroutine
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from hark import audio
+from hark.engine import SAMPLE_RATE, DecodeOptions, Samples, Word
+from hark.engine.vad import StreamingVad
+from hark.errors import InvalidArgument, OutOfRange, SpeechError
+from hark.settings import Limits
+from hark.speech import results
+from hark.speech.config import Plan
+from hark.speech.recognizer import Recognizer, billed_seconds
+from hark.speech.stream_types import (
+    MALORDERED,
+    StreamingConfig,
+    StreamingRequest,
+    StreamingResponse,
+    StreamingResult,
+)
+from hark.speech.streaming import (
+    Event,
+    Final,
+    Interim,
+    Output,
+    PolicyOptions,
+    StreamingPolicy,
+    Window,
+)
+from hark.speech.types import Alternative
+
+AUDIO_TIMEOUT = (
+    "Audio Timeout Error: Long duration elapsed without audio. Audio should be sent close to"
+    " real time."
+)
+STREAM_BEAM_SIZE = 1
+"""Streaming decodes are greedy: each hypothesis only has to be good enough to agree with
+the next one, and the final is read from them; see bench/RESULTS.md for the WER cost."""
+STABLE, UNSTABLE = 0.9, 0.01
+"""Interim stability of committed words and of the guess after them."""
+
+
+class DecodeScheduler:
+    """Decode slots shared by all streams: urgent (final) requests first, then FIFO."""
+
+    def __init__(self, slots: int) -> None:
+        self._free = slots
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    async def acquire(self, *, urgent: bool) -> None:
+        if self._free > 0 and not self._waiting:
+            self._free -= 1
+            return
+        granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (0 if urgent else 1, next(self._order), granted))
+        try:
+            await granted
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():
+                self.release()  # granted just as the waiter went away: pass it on
+            raise
+
+    def release(self) -> None:
+        while self._waiting:
+            _, _, granted = heapq.heappop(self._waiting)
+            if not granted.done():
+                granted.set_result(None)
+                return
+        self._free += 1
+
+
+class StreamingRecognizer:
+    """Google's StreamingRecognize over the shared engine pool."""
+
+    def __init__(self, recognizer: Recognizer, *, slots: int = 1) -> None:
+        self.recognizer = recognizer
+        self.limits: Limits = recognizer.limits
+        self.scheduler = DecodeScheduler(slots)
+
+    async def recognize(
+        self, requests: AsyncIterator[StreamingRequest]
+    ) -> AsyncIterator[StreamingResponse]:
+        """Responses for one stream; raises SpeechError to end the stream with that status."""
+        first = await _next(requests, self.limits.stream_audio_timeout)
+        if not isinstance(first, StreamingConfig):
+            raise InvalidArgument(MALORDERED)
+        session = _Session(self, first)
+        async for response in session.run(requests):
+            yield response
+
+
+async def _next(
+    requests: AsyncIterator[StreamingRequest], timeout: float
+) -> StreamingRequest | None:
+    """The next message, None at the end; OUT_OF_RANGE after ``timeout`` s of nothing."""
+    try:
+        return await asyncio.wait_for(anext(requests), timeout)
+    except StopAsyncIteration:
+        return None
+    except TimeoutError:
+        raise OutOfRange(AUDIO_TIMEOUT) from None
+
+
+def policy_options(config: StreamingConfig) -> PolicyOptions:
+    return PolicyOptions(
+        interim_results=config.interim_results,
+        single_utterance=config.single_utterance,
+        voice_events=config.enable_voice_activity_events,
+        speech_start_timeout=config.speech_start_timeout,
+        speech_end_timeout=config.speech_end_timeout,
+    )
+
+
+@dataclass
+class _Audio:
+    """The stream's mono samples from ``origin`` seconds on (older ones are dropped)."""
+
+    samples: Samples
+    origin: float = 0.0
+
+    @property
+    def end(self) -> float:
+        return self.origin + int(self.samples.shape[0]) / SAMPLE_RATE
+
+    def append(self, more: Samples) -> None:
+        self.samples = np.concatenate([self.samples, more])
+
+    def drop_before(self, time: float) -> None:
+        cut = int((time - self.origin) * SAMPLE_RATE)
+        if cut > 0:
+            self.samples = self.samples[cut:]
+            self.origin += cut / SAMPLE_RATE
+
+    def window(self, start: float, end: float) -> Samples:
+        first = max(0, int((start - self.origin) * SAMPLE_RATE))
+        return self.samples[first : max(first, int((end - self.origin) * SAMPLE_RATE))]
+
+
+class _Session:
+    def __init__(self, owner: StreamingRecognizer, config: StreamingConfig) -> None:
+        self.owner = owner
+        self.limits = owner.limits
+        self.plan: Plan = owner.recognizer.plan(config.config)
+        if self.plan.separate_channels:
+            raise InvalidArgument(
+                "Hark does not support separate recognition per channel in streaming."
+            )
+        self.policy = StreamingPolicy(policy_options(config))
+        self.decoder = audio.StreamDecoder(self.plan.audio)
+        self.vad = StreamingVad()
+        self.audio = _Audio(np.zeros(0, dtype=np.float32))
+        self.received = 0.0
+        self.queue: asyncio.Queue[StreamingResponse | SpeechError | None] = asyncio.Queue()
+        self.wake = asyncio.Event()
+        self.billed = False
+
+    async def run(
+        self, requests: AsyncIterator[StreamingRequest]
+    ) -> AsyncIterator[StreamingResponse]:
+        tasks = [
+            asyncio.create_task(self._guard(self._read(requests))),
+            asyncio.create_task(self._guard(self._decode_loop())),
+        ]
+        try:
+            while (item := await self.queue.get()) is not None:
+                if isinstance(item, SpeechError):
+                    raise item
+                yield item
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _guard(self, work: Coroutine[Any, Any, None]) -> None:
+        try:
+            await work
+        except SpeechError as error:
+            await self.queue.put(error)
+
+    # -- audio in ------------------------------------------------------------------------
+
+    async def _read(self, requests: AsyncIterator[StreamingRequest]) -> None:
+        while self.policy.accepting:
+            item = await _next(requests, self.limits.stream_audio_timeout)
+            if item is None:
+                await self._take(await asyncio.to_thread(self._decode_tail))
+                self.policy.finish()
+                break
+            if isinstance(item, StreamingConfig):
+                raise InvalidArgument(MALORDERED)
+            if len(item) > self.limits.stream_max_message_bytes:
+                raise OutOfRange(
+                    f"Request audio content of {len(item)} bytes exceeds the limit of"
+                    f" {self.limits.stream_max_message_bytes} bytes per streaming message."
+                )
+            await self._take(await asyncio.to_thread(self._decode_chunk, item))
+        self._publish()
+
+    def _decode_chunk(self, data: bytes) -> tuple[Samples, list[float]]:
+        samples = _mono(self.decoder.feed(data))
+        return samples, self.vad.feed(samples)
+
+    def _decode_tail(self) -> tuple[Samples, list[float]]:
+        samples = _mono(self.decoder.close())
+        pad = np.zeros(512, dtype=np.float32)  # completes the VAD's last partial frame
+        return samples, self.vad.feed(np.concatenate([samples, pad]))
+
+    async def _take(self, decoded: tuple[Samples, list[float]]) -> None:
+        samples, probabilities = decoded
+        self.received += samples.shape[0] / SAMPLE_RATE
+        if self.received > self.limits.stream_max_seconds:
+            raise OutOfRange(
+                "Exceeded maximum allowed stream duration of"
+                f" {self.limits.stream_max_seconds:g} seconds."
+            )
+        self.audio.append(samples)
+        self.policy.advance(probabilities)
+        self._publish()
+
+    # -- decodes -------------------------------------------------------------------------
+
+    async def _decode_loop(self) -> None:
+        scheduler = self.owner.scheduler
+        while not self.policy.done:
+            if not self._ready():
+                self.wake.clear()
+                await self.wake.wait()
+                continue
+            await scheduler.acquire(urgent=self.policy.urgent)
+            try:
+                await self._decode_one()
+            finally:
+                scheduler.release()
+            self._publish()
+        self._publish()
+        if not self.billed:
+            await self.queue.put(StreamingResponse(total_billed_seconds=self._billed()))
+        await self.queue.put(None)
+
+    def _ready(self) -> bool:
+        policy = self.policy
+        return not policy.done and policy.wants_decode
+
+    async def _decode_one(self) -> None:
+        window = self.policy.next_window()
+        if window is None:
+            return
+        samples = self.audio.window(window.start, window.end)
+        options = self._options(window)
+        try:
+            transcript = await self.owner.recognizer.engine.transcribe(samples, options)
+        except BaseException:
+            self.policy.cancel(window)
+            raise
+        words = [
+            Word(w.start + window.start, w.end + window.start, w.text, w.probability)
+            for segment in transcript.segments
+            for w in segment.words
+        ]
+        self.policy.hypothesis(window, words)
+
+    def _options(self, window: Window) -> DecodeOptions:
+        return replace(
+            self.plan.decode,
+            beam_size=STREAM_BEAM_SIZE,
+            initial_prompt=window.prompt or None,
+            condition_on_previous_text=False,
+            word_timestamps=True,
+        )
+
+    # -- responses out -------------------------------------------------------------------
+
+    def _publish(self) -> None:
+        """Queue the policy's outputs as responses; the billing rides on the last one."""
+        self.audio.drop_before(self.policy.keep_from)
+        responses = [self._response(output) for output in self.policy.take()]
+        if responses and self.policy.done and not self.billed:
+            responses[-1] = replace(responses[-1], total_billed_seconds=self._billed())
+            self.billed = True
+        for response in responses:
+            self.queue.put_nowait(response)
+        self.wake.set()
+
+    def _billed(self) -> int:
+        return billed_seconds(self.received, self.plan)
+
+    def _response(self, output: Output) -> StreamingResponse:
+        if isinstance(output, Event):
+            return StreamingResponse(speech_event=output.kind, speech_event_time=output.time)
+        if isinstance(output, Final):
+            utterance = results.Utterance(output.words, self._language())
+            result = results.make_result(
+                utterance, [results.top_alternative(utterance, self.plan)], self.plan
+            )
+            return StreamingResponse(
+                results=(
+                    StreamingResult(
+                        result.alternatives,
+                        is_final=True,
+                        result_end_time=result.result_end_time,
+                        language_code=result.language_code,
+                    ),
+                )
+            )
+        return StreamingResponse(results=self._interim(output))
+
+    def _interim(self, interim: Interim) -> tuple[StreamingResult, ...]:
+        found: list[StreamingResult] = []
+        for words, stability in ((interim.committed, STABLE), (interim.tentative, UNSTABLE)):
+            transcript = results.render("".join(w.text for w in words), self.plan)
+            if not transcript:
+                continue
+            if found:
+                transcript = " " + transcript
+            found.append(
+                StreamingResult(
+                    (Alternative(transcript),),
+                    stability=stability,
+                    result_end_time=round(words[-1].end, 3),
+                    language_code=self._language_code(),
+                )
+            )
+        return tuple(found)
+
+    def _language(self) -> str:
+        return self.plan.decode.language or "en"
+
+    def _language_code(self) -> str:
+        return self.plan.language_tags.get(self._language(), self.plan.config.language_code.lower())
+
+
+def _mono(channels: audio.Array) -> Samples:
+    if channels.shape[1] == 0:
+        return np.zeros(0, dtype=np.float32)
+    mono: Samples = channels.mean(axis=0, dtype=np.float32)
+    return mono

@@ -1,0 +1,368 @@
+"""The streaming policy, sans-IO: audio time, voice activity and hypotheses in; events out.
+
+A driver (``stream_session.py``) feeds it speech probabilities as audio arrives, asks it what
+to decode (``next_window``) whenever it has no decode running, and hands back the words the
+engine found (``hypothesis``). The policy owns every decision:
+
+* **Endpointing** from voice activity with hysteresis: speech starts after ``min_speech`` of
+  frames above ``speech_threshold``; an utterance ends after ``endpoint_silence`` below
+  ``silence_threshold``. Only audio inside an utterance is ever decoded.
+* **LocalAgreement-2**: each hypothesis re-reads the utterance's buffer; the words two
+  consecutive hypotheses agree on (after what is already committed) are committed, and
+  committed words never change again, so a final never contradicts stable interim text.
+* **Fast finals**: the final is the committed words plus the newest hypothesis, once that
+  hypothesis covers the end of speech; only when none does is one more (urgent) decode asked.
+* **Bounded buffers**: once the buffer passes ``trim_after`` seconds, audio before the last
+  committed words is dropped (their text becomes the prompt); ``keep_from`` tells the driver.
+
+Times are seconds of stream audio. Words carry absolute times.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from hark.engine import Word
+
+FRAME_SECONDS = 512 / 16_000
+"""One voice-activity probability covers this much audio (Silero at 16 kHz)."""
+
+
+class SpeechEvent(Enum):
+    END_OF_SINGLE_UTTERANCE = 1
+    SPEECH_ACTIVITY_BEGIN = 2
+    SPEECH_ACTIVITY_END = 3
+    SPEECH_ACTIVITY_TIMEOUT = 4
+
+
+@dataclass(frozen=True)
+class PolicyOptions:
+    """What the client asked for, and the policy's tuning (defaults measured in bench/)."""
+
+    interim_results: bool = False
+    single_utterance: bool = False
+    voice_events: bool = False
+    speech_start_timeout: float | None = None
+    speech_end_timeout: float | None = None
+    speech_threshold: float = 0.5
+    silence_threshold: float = 0.35
+    min_speech: float = 0.1
+    endpoint_silence: float = 0.4
+    speech_pad: float = 0.2
+    min_step: float = 0.25
+    trim_after: float = 8.0
+    max_buffer: float = 20.0
+    context_characters: int = 200
+
+
+@dataclass(frozen=True)
+class Window:
+    """Audio ``[start, end)`` to decode, with the text said before ``start`` as prompt."""
+
+    start: float
+    end: float
+    prompt: str
+    final: bool
+    utterance: int
+
+
+@dataclass(frozen=True)
+class Interim:
+    """The utterance so far: committed words (stable) and the newest guess after them."""
+
+    committed: tuple[Word, ...]
+    tentative: tuple[Word, ...]
+
+
+@dataclass(frozen=True)
+class Final:
+    """One finished utterance."""
+
+    words: tuple[Word, ...]
+
+
+@dataclass(frozen=True)
+class Event:
+    """A speech event at ``time`` seconds of audio."""
+
+    kind: SpeechEvent
+    time: float
+
+
+Output = Interim | Final | Event
+
+
+@dataclass
+class _Utterance:
+    number: int
+    start: float
+    buffer_start: float
+    committed: list[Word] = field(default_factory=list)
+    previous: list[Word] = field(default_factory=list)
+    covered: float = 0.0
+    """End of the audio the newest hypothesis read."""
+    speech_end: float | None = None
+
+
+_NON_WORD = re.compile(r"[^\w']+")
+
+
+def _key(word: Word) -> str:
+    return _NON_WORD.sub("", word.text.lower())
+
+
+def new_words(hypothesis: Sequence[Word], committed: Sequence[Word]) -> list[Word]:
+    """The words of ``hypothesis`` after what is already ``committed``.
+
+    Words starting before the last committed word ended (less 0.1 s of timing slack) are
+    old; then up to five leading words repeating the committed tail are dropped too.
+    """
+    last_end = committed[-1].end - 0.1 if committed else float("-inf")
+    fresh = [word for word in hypothesis if word.start > last_end]
+    for n in range(1, min(len(committed), len(fresh), 5) + 1):
+        if [_key(w) for w in committed[-n:]] == [_key(w) for w in fresh[:n]]:
+            return fresh[n:]
+    return fresh
+
+
+def agreed(previous: Sequence[Word], latest: Sequence[Word]) -> int:
+    """How many leading words two consecutive hypotheses share (LocalAgreement-2)."""
+    count = 0
+    for old, new in zip(previous, latest, strict=False):
+        if _key(old) != _key(new):
+            break
+        count += 1
+    return count
+
+
+class StreamingPolicy:
+    """One stream's policy. See the module docstring for the contract."""
+
+    def __init__(self, options: PolicyOptions) -> None:
+        self.options = options
+        self.now = 0.0
+        self._frames = 0
+        self._loud = 0
+        self._quiet = 0
+        self._current: _Utterance | None = None
+        self._ending: _Utterance | None = None
+        self._pending: Window | None = None
+        self._last_decoded_end = 0.0
+        self._utterances = 0
+        self._context = ""
+        self._heard_speech = False
+        self._last_speech_end = 0.0
+        self._accepting = True
+        self._finished = False
+        self._outputs: list[Output] = []
+        self._last_interim: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+
+    # -- what the driver asks ------------------------------------------------------------
+
+    @property
+    def accepting(self) -> bool:
+        """False once no more audio is wanted (single utterance ended, timeout, half-close)."""
+        return self._accepting
+
+    @property
+    def done(self) -> bool:
+        """True when nothing more will be emitted."""
+        return not self._accepting and self._current is None and self._ending is None
+
+    @property
+    def keep_from(self) -> float:
+        """Audio before this time will never be asked for again."""
+        starts = [u.buffer_start for u in (self._ending, self._current) if u is not None]
+        if starts:
+            return min(starts)
+        return max(0.0, self.now - self.options.speech_pad - self.options.min_speech)
+
+    @property
+    def urgent(self) -> bool:
+        """True when a final is waiting for a decode (the driver should prefer it)."""
+        return self._ending is not None
+
+    @property
+    def wants_decode(self) -> bool:
+        """True when ``next_window`` would hand out a window now."""
+        if self._pending is not None:
+            return False
+        if self._ending is not None:
+            return True
+        return (
+            self._current is not None and self.now - self._last_decoded_end >= self.options.min_step
+        )
+
+    def take(self) -> list[Output]:
+        """Outputs since the last call, in order."""
+        outputs, self._outputs = self._outputs, []
+        return outputs
+
+    # -- what the driver tells -----------------------------------------------------------
+
+    def advance(self, probabilities: Sequence[float]) -> None:
+        """Audio moved on by one VAD frame per probability."""
+        for probability in probabilities:
+            if not self._accepting:
+                return
+            self._frames += 1
+            self.now = self._frames * FRAME_SECONDS
+            self._frame(probability)
+
+    def finish(self) -> None:
+        """The client half-closed: the utterance in progress ends where the audio ends."""
+        if self._current is not None:
+            self._end_utterance(self.now)
+        self._accepting = False
+
+    def next_window(self) -> Window | None:
+        """What to decode now (the driver has no decode running), or None for nothing."""
+        if self._pending is not None:
+            raise RuntimeError("next_window() while a decode is outstanding")
+        if not self.wants_decode:
+            return None
+        ending, current = self._ending, self._current
+        if ending is not None:
+            assert ending.speech_end is not None
+            end = max(ending.speech_end, min(self.now, ending.speech_end + 0.3))
+            window = self._window(ending, end, final=True)
+        else:
+            assert current is not None
+            window = self._window(current, self.now, final=False)
+        self._pending = window
+        self._last_decoded_end = window.end
+        return window
+
+    def hypothesis(self, window: Window, words: Sequence[Word]) -> None:
+        """The engine read ``window`` as ``words`` (absolute times, in order)."""
+        if window is not self._pending:
+            raise RuntimeError("hypothesis() for a window that is not outstanding")
+        self._pending = None
+        ending = self._ending
+        if ending is not None and ending.number == window.utterance:
+            assert ending.speech_end is not None
+            if window.end >= ending.speech_end:
+                self._finalize(ending, window, words)
+            else:  # read before speech ended: progress, but the final needs another decode
+                ending.previous = new_words(words, ending.committed)
+            return
+        current = self._current
+        if current is not None and current.number == window.utterance:
+            self._commit(current, window, words)
+
+    def cancel(self, window: Window) -> None:
+        """The decode of ``window`` failed or was dropped; the window may be asked again."""
+        if window is self._pending:
+            self._pending = None
+
+    # -- voice activity --------------------------------------------------------------------
+
+    def _frame(self, probability: float) -> None:
+        options = self.options
+        if self._current is None:
+            self._loud = self._loud + 1 if probability >= options.speech_threshold else 0
+            if self._loud * FRAME_SECONDS >= options.min_speech:
+                self._begin(self.now - self._loud * FRAME_SECONDS)
+            else:
+                self._check_timeouts()
+            return
+        self._quiet = self._quiet + 1 if probability < options.silence_threshold else 0
+        if self._quiet * FRAME_SECONDS >= options.endpoint_silence:
+            self._end_utterance(self.now - self._quiet * FRAME_SECONDS)
+
+    def _begin(self, start: float) -> None:
+        self._utterances += 1
+        buffer_start = max(0.0, start - self.options.speech_pad)
+        if self._ending is not None and self._ending.speech_end is not None:
+            buffer_start = max(buffer_start, self._ending.speech_end)
+        self._current = _Utterance(self._utterances, start, buffer_start)
+        self._heard_speech = True
+        self._loud = self._quiet = 0
+        if self.options.voice_events:
+            self._outputs.append(Event(SpeechEvent.SPEECH_ACTIVITY_BEGIN, round(start, 3)))
+
+    def _end_utterance(self, speech_end: float) -> None:
+        current = self._current
+        assert current is not None
+        current.speech_end = speech_end
+        self._current, self._quiet = None, 0
+        self._last_speech_end = speech_end
+        if self.options.voice_events:
+            self._outputs.append(Event(SpeechEvent.SPEECH_ACTIVITY_END, round(speech_end, 3)))
+        if self.options.single_utterance and self._accepting:
+            self._outputs.append(Event(SpeechEvent.END_OF_SINGLE_UTTERANCE, round(self.now, 3)))
+            self._accepting = False
+        if self._ending is not None:
+            # The previous final is still waiting: settle it from what it has.
+            self._emit_final(self._ending, list(self._ending.previous))
+        self._ending = current
+        if current.covered >= speech_end:
+            self._emit_final(current, list(current.previous))
+
+    def _check_timeouts(self) -> None:
+        options = self.options
+        if self._ending is not None:
+            return
+        if self._heard_speech:
+            limit, since = options.speech_end_timeout, self._last_speech_end
+        else:
+            limit, since = options.speech_start_timeout, 0.0
+        if limit is not None and self.now - since >= limit:
+            self._outputs.append(Event(SpeechEvent.SPEECH_ACTIVITY_TIMEOUT, round(self.now, 3)))
+            self._accepting = False
+
+    # -- hypotheses ------------------------------------------------------------------------
+
+    def _window(self, utterance: _Utterance, end: float, *, final: bool) -> Window:
+        before = [w.text for w in utterance.committed if w.end <= utterance.buffer_start]
+        prompt = (self._context + "".join(before)).strip()[-self.options.context_characters :]
+        return Window(utterance.buffer_start, end, prompt, final, utterance.number)
+
+    def _commit(self, utterance: _Utterance, window: Window, words: Sequence[Word]) -> None:
+        latest = new_words(words, utterance.committed)
+        count = agreed(utterance.previous, latest)
+        if window.end - utterance.buffer_start >= self.options.max_buffer:
+            count = max(count, len(latest) - 2)  # no agreement for too long: force progress
+        utterance.committed += latest[:count]
+        utterance.previous = latest[count:]
+        utterance.covered = window.end
+        self._trim(utterance)
+        self._interim(utterance)
+
+    def _trim(self, utterance: _Utterance) -> None:
+        """Drop audio before the second-to-last committed word once the buffer is long."""
+        committed = utterance.committed
+        if self.now - utterance.buffer_start < self.options.trim_after or len(committed) < 2:
+            return
+        # Cut in the gap between two committed words; the later one stays as overlap.
+        cut = (committed[-2].end + committed[-1].start) / 2
+        utterance.buffer_start = max(utterance.buffer_start, cut)
+
+    def _interim(self, utterance: _Utterance) -> None:
+        if not self.options.interim_results:
+            return
+        committed, tentative = tuple(utterance.committed), tuple(utterance.previous)
+        shown = (tuple(w.text for w in committed), tuple(w.text for w in tentative))
+        if shown == self._last_interim or not (committed or tentative):
+            return
+        self._last_interim = shown
+        self._outputs.append(Interim(committed, tentative))
+
+    def _finalize(self, utterance: _Utterance, window: Window, words: Sequence[Word]) -> None:
+        self._emit_final(utterance, new_words(words, utterance.committed))
+
+    def _emit_final(self, utterance: _Utterance, tail: list[Word]) -> None:
+        assert utterance.speech_end is not None
+        limit = utterance.speech_end + self.options.endpoint_silence / 2
+        words = tuple(utterance.committed + [w for w in tail if w.start < limit])
+        if self._ending is utterance:
+            self._ending = None
+        self._last_interim = ((), ())
+        if words:
+            self._context = (self._context + "".join(w.text for w in words))[
+                -self.options.context_characters :
+            ]
+            self._outputs.append(Final(words))

@@ -1,0 +1,1 @@
+"""Browser-facing transports (WebSocket streaming)."""

@@ -1,0 +1,96 @@
+"""StreamingRecognize for browsers: a WebSocket at ``/ws/{version}/speech:streamingrecognize``.
+
+Protocol (documented in the README, "Streaming from a browser"):
+
+1. Connect, with ``?key=API_KEY`` when the server requires keys.
+2. Send one text message: ``StreamingRecognitionConfig`` as JSON (camelCase or snake_case,
+   parsed like a REST body).
+3. Send the audio as binary messages (each at most 25 KB), about real time. An empty binary
+   message means "no more audio" (Google's half-close).
+4. Receive text messages: ``StreamingRecognizeResponse`` as JSON. The server closes with
+   code 1000 when done. On an error it sends ``{"error": {code, message, status}}`` (the
+   REST error body) and closes with 4000 + the gRPC code (e.g. 4003 INVALID_ARGUMENT).
+
+A text message after the config is refused as malordered, like a second config over gRPC.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from hark.api import convert, jsonbody
+from hark.api.status import rest_error
+from hark.api.streaming import streaming_recognize
+from hark.auth import ApiKeys
+from hark.errors import Cancelled, Internal, NotFound, SpeechError
+from hark.speech.stream_session import StreamingRecognizer
+
+log = logging.getLogger(__name__)
+
+PATH = "/ws/{version:str}/speech:streamingrecognize"
+
+
+class StreamingSocket:
+    """The WebSocket endpoint over the core streaming recognizer."""
+
+    def __init__(self, streaming: StreamingRecognizer, keys: ApiKeys) -> None:
+        self.streaming = streaming
+        self.keys = keys
+
+    def routes(self) -> list[WebSocketRoute]:
+        return [WebSocketRoute(PATH, self.serve)]
+
+    async def serve(self, socket: WebSocket) -> None:
+        await socket.accept()
+        try:
+            version = convert.VERSIONS.get(socket.path_params["version"])
+            if version is None:
+                raise NotFound(f"Requested entity was not found: {socket.url.path}")
+            self.keys.check(socket.query_params.get("key"))
+            requests = _requests(socket, version)
+            async for response in streaming_recognize(self.streaming, requests, version):
+                await socket.send_json(jsonbody.render(response))
+        except WebSocketDisconnect:
+            return  # the client went away; the session is already torn down
+        except SpeechError as error:
+            await _close_with(socket, error)
+            return
+        except Exception:
+            log.exception("internal error in a streaming WebSocket")
+            await _close_with(socket, Internal("Internal error encountered."))
+            return
+        await socket.close(1000)
+
+
+async def _requests(socket: WebSocket, version: convert.ApiVersion) -> AsyncIterator[Any]:
+    """Socket messages as ``StreamingRecognizeRequest``s; ends at an empty binary message."""
+    request_class = version.message("StreamingRecognizeRequest")
+    config_class = version.message("StreamingRecognitionConfig")
+    while True:
+        message = await socket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise Cancelled("The client closed the stream.")
+        if message.get("bytes") is not None:
+            if not message["bytes"]:
+                return
+            yield request_class(audio_content=message["bytes"])
+        else:
+            document = jsonbody.parse_object(message.get("text", "").encode())
+            config = jsonbody.parse_dict(document, config_class)
+            yield request_class(streaming_config=config)
+
+
+async def _close_with(socket: WebSocket, error: SpeechError) -> None:
+    if isinstance(error, Cancelled):
+        return
+    _, body = rest_error(error)
+    try:
+        await socket.send_json(body)
+        await socket.close(4000 + int(error.code))
+    except (WebSocketDisconnect, RuntimeError):
+        pass  # already closed by the client

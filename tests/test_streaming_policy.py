@@ -1,0 +1,177 @@
+"""The sans-IO streaming policy with scripted voice activity and scripted hypotheses."""
+
+from __future__ import annotations
+
+from hark.engine import Word
+from hark.speech.streaming import (
+    FRAME_SECONDS,
+    Event,
+    Final,
+    Interim,
+    PolicyOptions,
+    SpeechEvent,
+    StreamingPolicy,
+    Window,
+    agreed,
+    new_words,
+)
+
+
+def frames(seconds: float) -> int:
+    return round(seconds / FRAME_SECONDS)
+
+
+def speak(policy: StreamingPolicy, seconds: float) -> None:
+    policy.advance([0.9] * frames(seconds))
+
+
+def pause(policy: StreamingPolicy, seconds: float) -> None:
+    policy.advance([0.05] * frames(seconds))
+
+
+def timed(text: str, start: float = 0.5, step: float = 0.4) -> list[Word]:
+    return [
+        Word(start + i * step, start + i * step + 0.3, f" {w}", 0.9)
+        for i, w in enumerate(text.split())
+    ]
+
+
+def decode(policy: StreamingPolicy, text: str) -> Window:
+    window = policy.next_window()
+    assert window is not None
+    policy.hypothesis(window, timed(text))
+    return window
+
+
+def texts(words: tuple[Word, ...]) -> str:
+    return "".join(w.text for w in words).strip()
+
+
+def test_local_agreement_commits_what_two_hypotheses_share() -> None:
+    policy = StreamingPolicy(PolicyOptions(interim_results=True))
+    pause(policy, 0.5)
+    speak(policy, 1.0)
+    decode(policy, "the cat")
+    first = policy.take()
+    assert [type(o) for o in first] == [Interim]
+    assert isinstance(first[0], Interim) and not first[0].committed
+    speak(policy, 0.5)
+    decode(policy, "the cat sat on")
+    (interim,) = policy.take()
+    assert isinstance(interim, Interim)
+    assert texts(interim.committed) == "the cat"
+    assert texts(interim.tentative) == "sat on"
+
+
+def test_final_keeps_committed_text_and_comes_without_another_decode() -> None:
+    policy = StreamingPolicy(PolicyOptions())
+    pause(policy, 0.5)
+    speak(policy, 1.0)
+    decode(policy, "the cat")
+    speak(policy, 1.0)
+    decode(policy, "the cat sat on")
+    pause(policy, 0.3)
+    # This hypothesis read past the end of speech and changed its mind about "cat".
+    decode(policy, "the cap sat on the mat")
+    pause(policy, 0.5)
+    outputs = policy.take()
+    assert [type(o) for o in outputs] == [Final]
+    assert isinstance(outputs[0], Final)
+    assert texts(outputs[0].words) == "the cat sat on the mat"
+    assert policy.next_window() is None
+
+
+def test_final_asks_an_urgent_decode_when_no_hypothesis_covers_the_end() -> None:
+    policy = StreamingPolicy(PolicyOptions(voice_events=True))
+    pause(policy, 0.5)
+    speak(policy, 1.0)
+    decode(policy, "hello")
+    speak(policy, 1.0)
+    pause(policy, 0.6)
+    assert policy.urgent
+    window = policy.next_window()
+    assert window is not None and window.final and window.end >= 2.0
+    policy.hypothesis(window, timed("hello world"))
+    outputs = policy.take()
+    kinds = [o.kind if isinstance(o, Event) else type(o) for o in outputs]
+    assert kinds == [SpeechEvent.SPEECH_ACTIVITY_BEGIN, SpeechEvent.SPEECH_ACTIVITY_END, Final]
+    begin = outputs[0]
+    assert isinstance(begin, Event) and abs(begin.time - 0.5) < 0.05
+
+
+def test_single_utterance_stops_taking_audio_then_delivers_the_final() -> None:
+    policy = StreamingPolicy(PolicyOptions(single_utterance=True))
+    speak(policy, 1.0)
+    pause(policy, 0.6)
+    assert not policy.accepting and not policy.done
+    outputs = policy.take()
+    assert outputs == [Event(SpeechEvent.END_OF_SINGLE_UTTERANCE, outputs[0].time)]  # type: ignore[union-attr]
+    now = policy.now
+    speak(policy, 1.0)
+    assert policy.now == now  # audio after the end is not taken
+    window = policy.next_window()
+    assert window is not None
+    policy.hypothesis(window, timed("yes"))
+    assert isinstance(policy.take()[0], Final)
+    assert policy.done
+
+
+def test_speech_start_timeout() -> None:
+    policy = StreamingPolicy(PolicyOptions(voice_events=True, speech_start_timeout=1.0))
+    pause(policy, 0.9)
+    assert policy.accepting
+    pause(policy, 0.2)
+    assert [o.kind for o in policy.take()] == [SpeechEvent.SPEECH_ACTIVITY_TIMEOUT]  # type: ignore[union-attr]
+    assert policy.done
+
+
+def test_speech_end_timeout_counts_from_the_end_of_speech() -> None:
+    policy = StreamingPolicy(PolicyOptions(speech_end_timeout=1.0))
+    speak(policy, 1.0)
+    pause(policy, 0.5)
+    decode(policy, "hi")
+    pause(policy, 0.4)
+    assert policy.accepting
+    pause(policy, 0.2)
+    assert not policy.accepting
+
+
+def test_half_close_ends_the_utterance_in_progress() -> None:
+    policy = StreamingPolicy(PolicyOptions())
+    speak(policy, 1.0)
+    policy.finish()
+    window = policy.next_window()
+    assert window is not None and window.final
+    policy.hypothesis(window, timed("bye"))
+    assert isinstance(policy.take()[0], Final)
+    assert policy.done
+
+
+def test_silence_is_never_decoded_and_not_kept() -> None:
+    policy = StreamingPolicy(PolicyOptions())
+    pause(policy, 30.0)
+    assert policy.next_window() is None
+    assert policy.keep_from > 29.0
+
+
+def test_long_utterances_trim_the_buffer_and_prompt_with_committed_text() -> None:
+    policy = StreamingPolicy(PolicyOptions(trim_after=4.0))
+    text = "one two three four five six seven eight nine ten eleven twelve"
+    for n in range(2, 13):
+        speak(policy, 0.5)
+        window = policy.next_window()
+        assert window is not None
+        policy.hypothesis(window, timed(" ".join(text.split()[:n]), step=0.5))
+    assert policy.keep_from > 3.0
+    window = policy.next_window()
+    assert window is None or window.start == policy.keep_from
+    speak(policy, 0.5)
+    window = policy.next_window()
+    assert window is not None and window.prompt.startswith("one two")
+
+
+def test_new_words_drops_repeats_of_the_committed_tail() -> None:
+    committed = timed("a b c")
+    again = [Word(1.25, 1.4, " c", 0.9), *timed("d e", start=1.7)]
+    assert [w.text for w in new_words(again, committed)] == [" d", " e"]
+    assert agreed(timed("x y z"), timed("x y w")) == 2
