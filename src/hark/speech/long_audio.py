@@ -5,8 +5,9 @@ of at most ``WINDOW_SECONDS``, each ending at the quietest moment near its end, 
 in a pause rather than through a word: nothing is doubled or dropped at the edges. Windows are
 long (two minutes) because the engine decodes best with context: inside a window Whisper
 moves 30 s at a time conditioned on what it already wrote, while across a cut that context
-is lost (28 s windows measured WER 0.153 against 0.057 on long_en_multispeaker_16k.wav). Each window is recognised with its absolute offset, so
-``resultEndTime`` and word offsets count from the start of the whole audio.
+is lost (28 s windows measured WER 0.153 against 0.057 on long_en_multispeaker_16k.wav).
+Each window is recognised with its absolute offset, so ``resultEndTime`` and word offsets
+count from the start of the whole audio.
 """
 
 from __future__ import annotations
