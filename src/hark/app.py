@@ -1,26 +1,36 @@
 """The composition root: builds the engine, the core and the transports, and runs them.
 
 One process serves REST (uvicorn) and gRPC in one event loop over one loaded model.
-SIGTERM / SIGINT stop both gracefully: no new requests, in-flight ones finish.
+SIGTERM / SIGINT stop both gracefully: no new requests, in-flight ones finish; a
+long-running operation being recognised stays ``running`` in the store and is re-run at the
+next start. One process owns a data dir at a time (a lock file), so no job runs twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import IO
 
 import uvicorn
 
+from hark.api import operations
 from hark.api.rest import RestApi
+from hark.api.rest_operations import OperationRoutes
 from hark.auth import ApiKeys
 from hark.engine.pool import EnginePool
 from hark.engine.whisper import WhisperEngine
+from hark.jobs.local import LocalJobQueue
+from hark.jobs.sqlite import SqliteJobStore
 from hark.settings import Settings
+from hark.speech.longrunning import Operations
 from hark.speech.recognizer import Recognizer
+from hark.storage import AudioStorage
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +44,17 @@ class Services:
     engine: WhisperEngine
     pool: EnginePool
     recognizer: Recognizer
+    operations: Operations
+    jobs: LocalJobQueue
+    store: SqliteJobStore
+    lock: IO[bytes]
 
     async def close(self) -> None:
+        await self.jobs.close()
+        await self.store.close()
         await self.pool.close()
         self.engine.close()
+        self.lock.close()
 
 
 class _QuietServer(uvicorn.Server):
@@ -48,8 +65,23 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
+def lock_data_dir(settings: Settings) -> IO[bytes]:
+    """Hold ``<data-dir>/hark.lock`` for the life of the process; OSError if another has it."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = open(settings.data_dir / "hark.lock", "wb")  # noqa: SIM115 - held until close
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise OSError(f"data dir {settings.data_dir} is in use by another Hark") from None
+    return lock
+
+
 async def build_services(settings: Settings) -> Services:
-    """Load the model (off the event loop) and build the core around it."""
+    """Load the model (off the event loop), build the core around it, start the job workers."""
+    lock = lock_data_dir(settings)
+    storage = AudioStorage(settings.storage, settings.data_dir)
+    storage.clean_work_dir()
     engine_settings = settings.engine
     engine = await asyncio.to_thread(
         WhisperEngine.load,
@@ -61,8 +93,24 @@ async def build_services(settings: Settings) -> Services:
         download_root=engine_settings.download_root,
     )
     pool = EnginePool(engine, workers=engine_settings.workers, max_queue=engine_settings.max_queue)
-    recognizer = Recognizer(pool, engine.info, settings.limits)
-    return Services(engine, pool, recognizer)
+    recognizer = Recognizer(pool, engine.info, settings.limits, fetch=storage.read)
+    store = SqliteJobStore(settings.data_dir / "jobs.sqlite3")
+    jobs = LocalJobQueue(
+        store,
+        workers=settings.jobs.job_workers,
+        max_queue=settings.jobs.job_queue,
+        retention_seconds=settings.jobs.operation_retention_seconds,
+    )
+    core = Operations(
+        recognizer,
+        store=store,
+        queue=jobs,
+        storage=storage,
+        limits=settings.limits,
+        render_output=operations.output_json,
+    )
+    await jobs.start(core.run)
+    return Services(engine, pool, recognizer, core, jobs, store, lock)
 
 
 async def serve(settings: Settings) -> None:
@@ -77,7 +125,7 @@ async def serve(settings: Settings) -> None:
     rest = RestApi(services.recognizer, ApiKeys(settings.api_keys), settings.limits)
     server = _QuietServer(
         uvicorn.Config(
-            rest.app(),
+            rest.app(OperationRoutes(rest, services.operations).routes()),
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,

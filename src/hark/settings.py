@@ -27,6 +27,10 @@ class Limits:
     """Characters in one phrase hint."""
     max_total_phrase_characters: int = 100_000
     """Characters of all phrase hints in one request."""
+    inline_async_max_seconds: float = 60.0
+    """Longest inline ``content`` for LongRunningRecognize (Google: about 1 minute)."""
+    async_max_seconds: float = 28_800.0
+    """Longest audio for LongRunningRecognize (Google: 480 minutes)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,30 @@ class EngineSettings:
 
 
 @dataclass(frozen=True)
+class JobSettings:
+    """The long-running operations: their workers, queue and retention."""
+
+    job_workers: int = 1
+    """Operations recognised at once."""
+    job_queue: int = 100
+    """Operations waiting for a worker before new ones get RESOURCE_EXHAUSTED."""
+    operation_retention_seconds: float = 432_000.0
+    """How long finished operations are kept (Google: 5 days)."""
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    """Where ``RecognitionAudio.uri`` and ``outputConfig.gcsUri`` point."""
+
+    gcs: str = "local"
+    """``local``: gs://BUCKET/OBJECT is <data-dir>/buckets/BUCKET/OBJECT; ``cloud``: real GCS."""
+    file_roots: tuple[Path, ...] = ()
+    """Directories ``file://`` URIs may read from; none means file:// is refused."""
+    http_max_bytes: int = 1 << 30
+    """Largest audio fetched from an http(s):// URI."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything ``hark serve`` needs."""
 
@@ -61,6 +89,8 @@ class Settings:
     """Accepted API keys; empty means Hark is open."""
     engine: EngineSettings = field(default_factory=EngineSettings)
     limits: Limits = field(default_factory=Limits)
+    jobs: JobSettings = field(default_factory=JobSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
     log_level: str = "info"
 
 
@@ -69,6 +99,8 @@ _ENV_PREFIX = "HARK_"
 _GROUPS: dict[str, str] = {
     **{f.name: "engine" for f in fields(EngineSettings)},
     **{f.name: "limits" for f in fields(Limits)},
+    **{f.name: "jobs" for f in fields(JobSettings)},
+    **{f.name: "storage" for f in fields(StorageSettings)},
 }
 
 
@@ -76,6 +108,8 @@ def _convert(name: str, raw: str, current: object) -> object:
     """Turn an environment string into the type of the setting it replaces."""
     if name == "api_keys":
         return tuple(key for key in raw.replace(",", " ").split() if key)
+    if name == "file_roots":
+        return tuple(Path(root) for root in raw.split(os.pathsep) if root)
     if isinstance(current, bool):
         return raw.lower() in {"1", "true", "yes", "on"}
     if isinstance(current, int):
@@ -96,9 +130,9 @@ def build_settings(
     """
     environ = os.environ if environ is None else environ
     base = Settings()
-    groups: dict[str, dict[str, Any]] = {"engine": {}, "limits": {}, "": {}}
+    groups: dict[str, dict[str, Any]] = {group: {} for group in ("", *set(_GROUPS.values()))}
     for name in [f.name for f in fields(Settings)] + list(_GROUPS):
-        if name in {"engine", "limits"}:
+        if name in groups:
             continue
         group = _GROUPS.get(name, "")
         current = getattr(getattr(base, group) if group else base, name)
@@ -112,4 +146,6 @@ def build_settings(
         **groups[""],
         engine=replace(base.engine, **groups["engine"]),
         limits=replace(base.limits, **groups["limits"]),
+        jobs=replace(base.jobs, **groups["jobs"]),
+        storage=replace(base.storage, **groups["storage"]),
     )
