@@ -81,8 +81,8 @@ def list_response(page: Page) -> operations_pb2.ListOperationsResponse:
 def _metadata(job: Job, version: convert.ApiVersion) -> Message:
     message: Any = version.message("LongRunningRecognizeMetadata")()
     message.progress_percent = job.progress_percent
-    message.start_time.FromNanoseconds(round(job.start_time * 1e9))
-    message.last_update_time.FromNanoseconds(round(job.last_update_time * 1e9))
+    message.start_time.FromMicroseconds(round(job.start_time * 1e6))
+    message.last_update_time.FromMicroseconds(round(job.last_update_time * 1e6))
     message.uri = job.uri
     if job.output_uri and "output_config" in message.DESCRIPTOR.fields_by_name:
         message.output_config.gcs_uri = job.output_uri
