@@ -7,19 +7,18 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from conftest import Server, corpus_file, manifest, start_server
+from conftest import Server, corpus_file, start_server
+from lro import BUCKET, poll, put, reference, submit, transcript
 from wer import wer
 
 pytestmark = pytest.mark.slow
 
 SHORT = "en_librispeech_1089-134686-0000.flac"
 LONG = "long_en_ljspeech_LJ001-0001-0016_16k.flac"
-BUCKET = "test-bucket"
 V1 = "type.googleapis.com/google.cloud.speech.v1."
 
 
@@ -31,39 +30,6 @@ def lro(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = start_server(tmp, "--file-root", str(tmp / "allowed"), "--job-workers", "1")
     yield running
     running.stop()
-
-
-def put(server: Server, name: str, bucket: str = BUCKET, source: str | None = None) -> str:
-    """Copy a corpus file into the server's local bucket; its gs:// URI."""
-    target = server.data_dir / "buckets" / bucket / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(source or corpus_file(name), target)
-    return f"gs://{bucket}/{name}"
-
-
-def submit(server: Server, body: dict[str, Any], version: str = "v1", **params: str) -> Any:
-    url = f"{server.url}/{version}/speech:longrunningrecognize"
-    return httpx.post(url, json=body, params=params, timeout=30)
-
-
-def poll(server: Server, name: str, timeout: float = 180, **params: str) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        reply = httpx.get(f"{server.url}/v1/operations/{name}", params=params, timeout=10)
-        assert reply.status_code == 200, reply.text
-        if reply.json().get("done"):
-            return dict(reply.json())
-        time.sleep(0.3)
-    pytest.fail(f"operation {name} not done after {timeout} s")
-
-
-def transcript(operation: dict[str, Any]) -> str:
-    results = operation["response"].get("results", [])
-    return " ".join(result["alternatives"][0]["transcript"] for result in results)
-
-
-def reference(name: str) -> str:
-    return str(manifest()[name]["transcript_normalized"])
 
 
 def test_hand_written_client_flow_with_key(keyed_server: Server) -> None:
