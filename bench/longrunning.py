@@ -17,7 +17,6 @@ import argparse
 import sys
 import tempfile
 import time
-import wave
 from pathlib import Path
 
 import httpx
@@ -25,6 +24,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+
+from recognize_overhead import peak_rss_mb, wav_bytes  # noqa: E402
 
 from conftest import CORPUS, Server, start_server  # noqa: E402
 
@@ -43,27 +44,12 @@ def speech() -> np.ndarray:
     return np.concatenate([decode_audio(str(CORPUS / name)) for name in SOURCES])
 
 
-def write_wav(path: Path, samples: np.ndarray) -> None:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(16000)
-        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-
-
 def slices(all_speech: np.ndarray) -> list[np.ndarray]:
     """``JOBS`` different 2-minute stretches of the corpus speech (wrapping around)."""
     size = int(JOB_SECONDS * 16000)
     tiled = np.tile(all_speech, int(np.ceil(JOBS * size / len(all_speech))) + 1)
     step = len(all_speech) // JOBS
     return [tiled[i * step : i * step + size] for i in range(JOBS)]
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def run_jobs(server: Server, names: list[str], timeout: float = 3600) -> float:
@@ -91,7 +77,7 @@ def hark_server(tmp: Path, files: dict[str, np.ndarray], *args: str) -> Server:
     bucket = tmp / "data" / "buckets" / "bench"
     bucket.mkdir(parents=True, exist_ok=True)
     for name, samples in files.items():
-        write_wav(bucket / name, samples)
+        (bucket / name).write_bytes(wav_bytes(samples))
     return start_server(tmp, *args)
 
 

@@ -49,7 +49,9 @@ def test_official_client_result_over_rest(server: Server, module: ModuleType) ->
     assert response.output_config.gcs_uri == output
     assert operation.metadata.progress_percent == 100 and operation.metadata.uri == uri
     written = json.loads(
-        (server.data_dir / "buckets" / "client-bucket" / output.rsplit("/", maxsplit=1)[-1]).read_text()
+        (
+            server.data_dir / "buckets" / "client-bucket" / output.rsplit("/", maxsplit=1)[-1]
+        ).read_text()
     )
     assert written["results"][0]["alternatives"][0]["transcript"] == (
         response.results[0].alternatives[0].transcript
