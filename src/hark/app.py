@@ -1,27 +1,37 @@
 """The composition root: builds the engine, the core and the transports, and runs them.
 
 One process serves REST (uvicorn) and gRPC in one event loop over one loaded model.
-SIGTERM / SIGINT stop both gracefully: no new requests, in-flight ones finish.
+SIGTERM / SIGINT stop both gracefully: no new requests, in-flight ones finish; a
+long-running operation being recognised stays ``running`` in the store and is re-run at the
+next start. One process owns a data dir at a time (a lock file), so no job runs twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import IO
 
 import uvicorn
 
+from hark.api import operations
 from hark.api.rest import RestApi
+from hark.api.rest_operations import OperationRoutes
 from hark.auth import ApiKeys
 from hark.engine.pool import EnginePool
 from hark.engine.whisper import WhisperEngine
+from hark.jobs.local import LocalJobQueue
+from hark.jobs.sqlite import SqliteJobStore
 from hark.settings import Settings
-from hark.speech.recognizer import Recognizer
+from hark.speech.longrunning import Operations
+from hark.speech.recognizer import Fetch, Recognizer
 from hark.speech.stream_session import StreamingRecognizer
+from hark.storage import AudioStorage
 from hark.web.routes import StreamingSocket
 
 log = logging.getLogger(__name__)
@@ -30,17 +40,34 @@ _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 @dataclass
-class Services:
-    """What one Hark process owns; ``close`` releases it all."""
+class Core:
+    """The loaded model and the recognition core around it: all that recognising needs."""
 
     engine: WhisperEngine
     pool: EnginePool
     recognizer: Recognizer
-    streaming: StreamingRecognizer
 
     async def close(self) -> None:
         await self.pool.close()
         self.engine.close()
+
+
+@dataclass
+class Services:
+    """What one ``hark serve`` process owns; ``close`` releases it all."""
+
+    core: Core
+    streaming: StreamingRecognizer
+    operations: Operations
+    jobs: LocalJobQueue
+    store: SqliteJobStore
+    lock: IO[bytes]
+
+    async def close(self) -> None:
+        await self.jobs.close()
+        await self.store.close()
+        await self.core.close()
+        self.lock.close()
 
 
 class _QuietServer(uvicorn.Server):
@@ -51,8 +78,20 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
-async def build_services(settings: Settings) -> Services:
-    """Load the model (off the event loop) and build the core around it."""
+def lock_data_dir(settings: Settings) -> IO[bytes]:
+    """Hold ``<data-dir>/hark.lock`` for the life of the process; OSError if another has it."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = open(settings.data_dir / "hark.lock", "wb")  # noqa: SIM115 - held until close
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise OSError(f"data dir {settings.data_dir} is in use by another Hark") from None
+    return lock
+
+
+async def build_core(settings: Settings, fetch: Fetch | None = None) -> Core:
+    """Load the model (off the event loop) and build the recognition core around it."""
     engine_settings = settings.engine
     engine = await asyncio.to_thread(
         WhisperEngine.load,
@@ -64,9 +103,33 @@ async def build_services(settings: Settings) -> Services:
         download_root=engine_settings.download_root,
     )
     pool = EnginePool(engine, workers=engine_settings.workers, max_queue=engine_settings.max_queue)
-    recognizer = Recognizer(pool, engine.info, settings.limits)
-    streaming = StreamingRecognizer(recognizer, slots=engine_settings.workers)
-    return Services(engine, pool, recognizer, streaming)
+    return Core(engine, pool, Recognizer(pool, engine.info, settings.limits, fetch=fetch))
+
+
+async def build_services(settings: Settings) -> Services:
+    """The core plus what a server adds: storage, streaming, durable jobs (workers started)."""
+    lock = lock_data_dir(settings)
+    storage = AudioStorage(settings.storage, settings.data_dir)
+    storage.clean_work_dir()
+    core = await build_core(settings, fetch=storage.read)
+    streaming = StreamingRecognizer(core.recognizer, slots=settings.engine.workers)
+    store = SqliteJobStore(settings.data_dir / "jobs.sqlite3")
+    jobs = LocalJobQueue(
+        store,
+        workers=settings.jobs.job_workers,
+        max_queue=settings.jobs.job_queue,
+        retention_seconds=settings.jobs.operation_retention_seconds,
+    )
+    operations_core = Operations(
+        core.recognizer,
+        store=store,
+        queue=jobs,
+        storage=storage,
+        limits=settings.limits,
+        render_output=operations.output_json,
+    )
+    await jobs.start(operations_core.run)
+    return Services(core, streaming, operations_core, jobs, store, lock)
 
 
 async def serve(settings: Settings) -> None:
@@ -79,11 +142,11 @@ async def serve(settings: Settings) -> None:
         )
     services = await build_services(settings)
     keys = ApiKeys(settings.api_keys)
-    rest = RestApi(services.recognizer, keys, settings.limits)
+    rest = RestApi(services.core.recognizer, keys, settings.limits)
     socket = StreamingSocket(services.streaming, keys)
     server = _QuietServer(
         uvicorn.Config(
-            rest.app(extra_routes=socket.routes()),
+            rest.app(OperationRoutes(rest, services.operations).routes() + socket.routes()),
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
@@ -98,7 +161,7 @@ async def serve(settings: Settings) -> None:
     rest_task = asyncio.create_task(server.serve())
     log.info(
         "Hark serving model %s: REST on http://%s:%d",
-        services.engine.info.name,
+        services.core.engine.info.name,
         settings.host,
         settings.port,
     )

@@ -50,6 +50,41 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     serve.add_argument(
         "--max-request-bytes", type=int, help="largest request payload (default 10485760)"
     )
+    serve.add_argument(
+        "--inline-async-max-seconds",
+        type=float,
+        help="longest inline audio for LongRunningRecognize (default 60)",
+    )
+    serve.add_argument(
+        "--async-max-seconds",
+        type=float,
+        help="longest audio for LongRunningRecognize (default 28800 = 480 min)",
+    )
+    serve.add_argument("--job-workers", type=int, help="operations recognised at once (default 1)")
+    serve.add_argument(
+        "--job-queue", type=int, help="operations waiting before RESOURCE_EXHAUSTED (default 100)"
+    )
+    serve.add_argument(
+        "--operation-retention-seconds",
+        type=float,
+        help="keep finished operations this long (default 432000 = 5 days)",
+    )
+    serve.add_argument(
+        "--gcs",
+        choices=["local", "cloud"],
+        help="gs:// URIs: local buckets under <data-dir>/buckets (default)"
+        " or real Cloud Storage (needs hark[gcs])",
+    )
+    serve.add_argument(
+        "--file-root",
+        dest="file_roots",
+        action="append",
+        type=Path,
+        help="directory file:// URIs may read (repeat for several; default: file:// refused)",
+    )
+    serve.add_argument(
+        "--http-max-bytes", type=int, help="largest audio fetched over http(s) (default 1 GiB)"
+    )
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
 
 
@@ -128,10 +163,13 @@ def _serve(args: argparse.Namespace) -> int:
     # Imported here so that `hark --help` answers without loading the engine's libraries.
     from hark.app import serve  # noqa: PLC0415
     from hark.engine.loading import ModelUnavailable  # noqa: PLC0415
+    from hark.storage import StorageUnavailable  # noqa: PLC0415
 
     flags = {key: value for key, value in vars(args).items() if key != "command"}
     if flags.get("api_keys"):
         flags["api_keys"] = tuple(flags["api_keys"])
+    if flags.get("file_roots"):
+        flags["file_roots"] = tuple(flags["file_roots"])
     settings = build_settings(flags)
     logging.basicConfig(
         level=settings.log_level.upper(),
@@ -139,7 +177,7 @@ def _serve(args: argparse.Namespace) -> int:
     )
     try:
         asyncio.run(serve(settings))
-    except ModelUnavailable as error:
+    except (ModelUnavailable, StorageUnavailable) as error:
         print(f"hark: {error}", file=sys.stderr)
         return 1
     except OSError as error:

@@ -1,6 +1,6 @@
 """Transcribing files in this process: the engine and core of ``hark serve``, without a server.
 
-The services come from ``app.build_services`` (the same model loading, pool and Recognizer);
+The core comes from ``app.build_core`` (the same model loading, pool and Recognizer);
 files are read by ``media.iter_any`` and recognised in windows by ``speech.long_audio``. The
 JSON is Google's RecognizeResponse, made by the same code the REST API answers with.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from hark import media
 from hark.api import convert, jsonbody
-from hark.app import Services, build_services
+from hark.app import Core, build_core
 from hark.engine.loading import ModelUnavailable
 from hark.errors import FailedPrecondition
 from hark.settings import build_settings
@@ -38,26 +38,24 @@ def local_transcriber(model: str, config: RecognitionConfig) -> Iterator[Transcr
     loop = asyncio.new_event_loop()
     try:
         try:
-            services = loop.run_until_complete(
-                build_services(build_settings({"model": model or None}))
-            )
+            core = loop.run_until_complete(build_core(build_settings({"model": model or None})))
         except ModelUnavailable as error:
             raise FailedPrecondition(str(error)) from None
         try:
-            plan = services.recognizer.plan(config)
+            plan = core.recognizer.plan(config)
 
             def transcribe(path: str, progress: Progress) -> tuple[dict[str, Any], Recognition]:
-                return loop.run_until_complete(_transcribe(services, plan, path, progress))
+                return loop.run_until_complete(_transcribe(core, plan, path, progress))
 
             yield transcribe
         finally:
-            loop.run_until_complete(services.close())
+            loop.run_until_complete(core.close())
     finally:
         loop.close()
 
 
 async def _transcribe(
-    services: Services, plan: Plan, path: str, progress: Progress
+    core: Core, plan: Plan, path: str, progress: Progress
 ) -> tuple[dict[str, Any], Recognition]:
     total = await asyncio.to_thread(media.duration, path)
     chunks = media.iter_any(path, _CHUNK_SECONDS)
@@ -68,7 +66,7 @@ async def _transcribe(
         progress(seconds / total if total else 0.0)
 
     found = await recognize_windows(
-        services.recognizer, windows(chunks), plan, on_progress=seconds_done
+        core.recognizer, windows(chunks), plan, on_progress=seconds_done
     )
     recognition = Recognition(
         results=tuple(found),

@@ -33,6 +33,10 @@ class Limits:
     """Audio bytes in one streaming message (Google: 25 KB)."""
     stream_audio_timeout: float = 15.0
     """Seconds a stream may go without a message before OUT_OF_RANGE (Google: undocumented)."""
+    inline_async_max_seconds: float = 60.0
+    """Longest inline ``content`` for LongRunningRecognize (Google: about 1 minute)."""
+    async_max_seconds: float = 28_800.0
+    """Longest audio for LongRunningRecognize (Google: 480 minutes)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,30 @@ class EngineSettings:
 
 
 @dataclass(frozen=True)
+class JobSettings:
+    """The long-running operations: their workers, queue and retention."""
+
+    job_workers: int = 1
+    """Operations recognised at once."""
+    job_queue: int = 100
+    """Operations waiting for a worker before new ones get RESOURCE_EXHAUSTED."""
+    operation_retention_seconds: float = 432_000.0
+    """How long finished operations are kept (Google: 5 days)."""
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    """Where ``RecognitionAudio.uri`` and ``outputConfig.gcsUri`` point."""
+
+    gcs: str = "local"
+    """``local``: gs://BUCKET/OBJECT is <data-dir>/buckets/BUCKET/OBJECT; ``cloud``: real GCS."""
+    file_roots: tuple[Path, ...] = ()
+    """Directories ``file://`` URIs may read from; none means file:// is refused."""
+    http_max_bytes: int = 1 << 30
+    """Largest audio fetched from an http(s):// URI."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything ``hark serve`` needs."""
 
@@ -67,6 +95,8 @@ class Settings:
     """Accepted API keys; empty means Hark is open."""
     engine: EngineSettings = field(default_factory=EngineSettings)
     limits: Limits = field(default_factory=Limits)
+    jobs: JobSettings = field(default_factory=JobSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
     log_level: str = "info"
 
 
@@ -75,6 +105,8 @@ _ENV_PREFIX = "HARK_"
 _GROUPS: dict[str, str] = {
     **{f.name: "engine" for f in fields(EngineSettings)},
     **{f.name: "limits" for f in fields(Limits)},
+    **{f.name: "jobs" for f in fields(JobSettings)},
+    **{f.name: "storage" for f in fields(StorageSettings)},
 }
 
 
@@ -82,6 +114,8 @@ def _convert(name: str, raw: str, current: object) -> object:
     """Turn an environment string into the type of the setting it replaces."""
     if name == "api_keys":
         return tuple(key for key in raw.replace(",", " ").split() if key)
+    if name == "file_roots":
+        return tuple(Path(root) for root in raw.split(os.pathsep) if root)
     if isinstance(current, bool):
         return raw.lower() in {"1", "true", "yes", "on"}
     if isinstance(current, int):
@@ -102,9 +136,9 @@ def build_settings(
     """
     environ = os.environ if environ is None else environ
     base = Settings()
-    groups: dict[str, dict[str, Any]] = {"engine": {}, "limits": {}, "": {}}
+    groups: dict[str, dict[str, Any]] = {group: {} for group in ("", *set(_GROUPS.values()))}
     for name in [f.name for f in fields(Settings)] + list(_GROUPS):
-        if name in {"engine", "limits"}:
+        if name in groups:
             continue
         group = _GROUPS.get(name, "")
         current = getattr(getattr(base, group) if group else base, name)
@@ -118,4 +152,6 @@ def build_settings(
         **groups[""],
         engine=replace(base.engine, **groups["engine"]),
         limits=replace(base.limits, **groups["limits"]),
+        jobs=replace(base.jobs, **groups["jobs"]),
+        storage=replace(base.storage, **groups["storage"]),
     )

@@ -79,3 +79,25 @@ def _unknown(name: str, owner: str) -> InvalidArgument:
     return InvalidArgument(
         f'Invalid JSON payload received. Unknown name "{name}"{where}: Cannot find field.'
     )
+
+
+_LEGACY_TYPE = "type.googleapis.com/google.cloud.speech.v1beta1."
+_METADATA_FIELDS = ("progressPercent", "startTime", "lastUpdateTime")
+
+
+def legacy_operation(v1_operation: dict[str, Any]) -> dict[str, Any]:
+    """The v1beta1 shape of a v1 Operation JSON: ``AsyncRecognizeMetadata`` (no ``uri``) and
+    ``AsyncRecognizeResponse`` (results only), which the installed library has no classes for."""
+    legacy = dict(v1_operation)
+    if "metadata" in legacy:
+        metadata = legacy["metadata"]
+        legacy["metadata"] = {
+            "@type": _LEGACY_TYPE + "AsyncRecognizeMetadata",
+            **{key: metadata[key] for key in _METADATA_FIELDS if key in metadata},
+        }
+    if "response" in legacy:
+        legacy["response"] = {
+            "@type": _LEGACY_TYPE + "AsyncRecognizeResponse",
+            **legacy_response(legacy["response"]),
+        }
+    return legacy

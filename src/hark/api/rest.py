@@ -67,16 +67,16 @@ class RestApi:
         return JSONResponse({"status": "SERVING", "model": self.recognizer.model.name})
 
     async def recognize(self, request: Request) -> Response:
-        version = _version(request)
+        version = path_version(request)
         message: Any = await self.parse(request, version.message("RecognizeRequest"))
-        recognition = await self.recognizer.recognize(*_recognize_args(message))
+        recognition = await self.recognizer.recognize(*recognize_args(message))
         return reply(request, convert.recognize_response(recognition, version))
 
     async def sync_recognize(self, request: Request) -> Response:
         document = legacy.v1_request(await self.parse_json(request))
         message: Any = jsonbody.parse_dict(document, convert.V1.message("RecognizeRequest"))
         self.check_size(message)
-        recognition = await self.recognizer.recognize(*_recognize_args(message))
+        recognition = await self.recognizer.recognize(*recognize_args(message))
         body = jsonbody.render(convert.recognize_response(recognition, convert.V1))
         return JSONResponse(legacy.legacy_response(body))
 
@@ -87,9 +87,13 @@ class RestApi:
         return message
 
     async def parse_json(self, request: Request) -> dict[str, Any]:
-        self.keys.check(request.query_params.get("key") or request.headers.get("x-goog-api-key"))
+        self.authorize(request)
         body = await self._read_body(request)
         return jsonbody.parse_object(body)
+
+    def authorize(self, request: Request) -> None:
+        """PERMISSION_DENIED / INVALID_ARGUMENT unless the request carries an accepted key."""
+        self.keys.check(request.query_params.get("key") or request.headers.get("x-goog-api-key"))
 
     def check_size(self, message: Message) -> None:
         if message.ByteSize() > self.limits.max_request_bytes:
@@ -115,14 +119,16 @@ def _too_large(limits: Limits) -> InvalidArgument:
     )
 
 
-def _version(request: Request) -> convert.ApiVersion:
+def path_version(request: Request) -> convert.ApiVersion:
+    """The API version named by the path (v1 or v1p1beta1); NOT_FOUND for any other."""
     try:
         return convert.VERSIONS[request.path_params["version"]]
     except KeyError:
         raise NotFound(f"Requested entity was not found: {request.url.path}") from None
 
 
-def _recognize_args(message: Any) -> tuple[Any, Any]:
+def recognize_args(message: Any) -> tuple[Any, Any]:
+    """The core config and audio source of a Recognize or LongRunningRecognize request."""
     if not message.HasField("config"):
         raise invalid_config("request must contain 'config' field")
     return convert.config_from_proto(message.config), convert.audio_from_proto(message.audio)

@@ -13,6 +13,7 @@ count from the start of the whole audio.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -89,14 +90,18 @@ async def recognize_windows(
     encoding: str = "",
     on_progress: Callable[[float], object] | None = None,
 ) -> list[Result]:
-    """Results for every window, in absolute time; ``on_progress(seconds_done)`` after each."""
+    """Results for every window, in absolute time; ``on_progress(seconds_done)`` after each.
+
+    ``on_progress`` may be a coroutine function (it is awaited), and may raise to stop the
+    work between windows.
+    """
     found: list[Result] = []
     pending = iter(source)
     # Decoding the next window blocks (PyAV), so it runs off the event loop.
     while (window := await asyncio.to_thread(next, pending, None)) is not None:
         decoded = DecodedAudio(window.channels, encoding, SAMPLE_RATE)
         found += await recognizer.recognize_samples(decoded, plan, offset=window.offset)
-        if on_progress is not None:
-            on_progress(window.end)
+        if on_progress is not None and inspect.isawaitable(outcome := on_progress(window.end)):
+            await outcome
     # Per-channel results come window by window; clients expect each channel in time order.
     return sorted(found, key=lambda result: result.channel_tag)

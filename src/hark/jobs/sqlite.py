@@ -1,0 +1,219 @@
+"""``JobStore`` on SQLite: the embedded default, one file under ``--data-dir``.
+
+All statements run on one dedicated thread with one connection (SQLite serialises writers
+anyway), so the event loop never blocks on the disk. WAL mode lets readers proceed while a
+worker writes; ``synchronous=FULL`` makes an accepted job survive a power cut, not only a
+crash. Each state change is a single ``UPDATE ... WHERE state ...`` statement: a claim
+cannot hand one job to two workers, and a result cannot be written to a job that was
+cancelled, deleted or already finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from hark.errors import InvalidArgument
+from hark.jobs import Job, JobError, JobState, Page
+from hark.speech import serial
+from hark.speech.types import Recognition, RecognitionConfig
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    api_version TEXT NOT NULL,
+    state TEXT NOT NULL,
+    config TEXT NOT NULL,
+    uri TEXT NOT NULL,
+    output_uri TEXT NOT NULL,
+    progress INTEGER NOT NULL DEFAULT 0,
+    start_time REAL NOT NULL,
+    last_update_time REAL NOT NULL,
+    end_time REAL NOT NULL DEFAULT 0,
+    result TEXT,
+    error_code INTEGER,
+    error_message TEXT,
+    content BLOB
+);
+CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
+CREATE INDEX IF NOT EXISTS jobs_by_end ON jobs (end_time);
+"""
+_COLUMNS = (
+    "name, api_version, state, config, uri, output_uri, progress, start_time,"
+    " last_update_time, end_time, result, error_code, error_message"
+)
+_OPEN = "('queued', 'running')"
+
+
+class SqliteJobStore:
+    """Jobs in ``<path>`` (created with its directory if missing)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hark-jobs-db")
+        self._db = self._executor.submit(_connect, path).result()
+
+    async def _run(self, call: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, call, self._db)
+
+    async def create(self, job: Job, content: bytes | None) -> None:
+        row = (
+            job.name, job.api_version, job.state.value, serial.dumps(job.config), job.uri,
+            job.output_uri, job.start_time, job.last_update_time, content,
+        )  # fmt: skip
+        sql = (
+            "INSERT INTO jobs (name, api_version, state, config, uri, output_uri, start_time,"
+            " last_update_time, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        await self._run(lambda db: _write(db, sql, row))
+
+    async def get(self, name: str) -> Job | None:
+        sql = f"SELECT {_COLUMNS} FROM jobs WHERE name = ?"
+        row = await self._run(lambda db: db.execute(sql, (name,)).fetchone())
+        return None if row is None else _job(row)
+
+    async def content(self, name: str) -> bytes | None:
+        sql = "SELECT content FROM jobs WHERE name = ?"
+        row = await self._run(lambda db: db.execute(sql, (name,)).fetchone())
+        return None if row is None else row[0]
+
+    async def list(
+        self, *, api_version: str | None, done: bool | None, page_size: int, page_token: str
+    ) -> Page:
+        after = _seq_from_token(page_token)
+        sql = f"SELECT seq, {_COLUMNS} FROM jobs WHERE seq > ?"
+        args: list[Any] = [after]
+        if api_version is not None:
+            sql += " AND api_version = ?"
+            args.append(api_version)
+        if done is not None:
+            sql += f" AND state {'NOT IN' if done else 'IN'} {_OPEN}"
+        sql += " ORDER BY seq LIMIT ?"
+        args.append(page_size + 1)
+        rows = await self._run(lambda db: db.execute(sql, args).fetchall())
+        more = len(rows) > page_size
+        rows = rows[:page_size]
+        token = _token_for_seq(rows[-1][0]) if more else ""
+        return Page(tuple(_job(row[1:]) for row in rows), token)
+
+    async def count_queued(self) -> int:
+        sql = "SELECT count(*) FROM jobs WHERE state = 'queued'"
+        count: int = await self._run(lambda db: db.execute(sql).fetchone()[0])
+        return count
+
+    async def claim(self, now: float) -> Job | None:
+        sql = (
+            "UPDATE jobs SET state = 'running', last_update_time = ?"
+            " WHERE seq = (SELECT seq FROM jobs WHERE state = 'queued' ORDER BY seq LIMIT 1)"
+            f" AND state = 'queued' RETURNING {_COLUMNS}"
+        )
+
+        def claim(db: sqlite3.Connection) -> Any:
+            with db:
+                return db.execute(sql, (now,)).fetchone()
+
+        row = await self._run(claim)
+        return None if row is None else _job(row)
+
+    async def progress(self, name: str, percent: int, now: float) -> bool:
+        sql = (
+            "UPDATE jobs SET progress = ?, last_update_time = ?"
+            " WHERE name = ? AND state = 'running'"
+        )
+        return await self._run(lambda db: _write(db, sql, (percent, now, name)) == 1)
+
+    async def finish(
+        self,
+        name: str,
+        state: JobState,
+        now: float,
+        *,
+        result: Recognition | None = None,
+        error: JobError | None = None,
+    ) -> bool:
+        sql = (
+            "UPDATE jobs SET state = ?, result = ?, error_code = ?, error_message = ?,"
+            " progress = CASE WHEN ? THEN 100 ELSE progress END,"
+            " last_update_time = ?, end_time = ?, content = NULL"
+            f" WHERE name = ? AND state IN {_OPEN}"
+        )
+        row = (
+            state.value, None if result is None else serial.dumps(result),
+            None if error is None else error.code, None if error is None else error.message,
+            state is JobState.DONE, now, now, name,
+        )  # fmt: skip
+        return await self._run(lambda db: _write(db, sql, row) == 1)
+
+    async def delete(self, name: str) -> bool:
+        sql = "DELETE FROM jobs WHERE name = ?"
+        return await self._run(lambda db: _write(db, sql, (name,)) == 1)
+
+    async def requeue_running(self) -> int:
+        sql = "UPDATE jobs SET state = 'queued' WHERE state = 'running'"
+        return await self._run(lambda db: _write(db, sql, ()))
+
+    async def purge(self, finished_before: float) -> int:
+        sql = f"DELETE FROM jobs WHERE end_time > 0 AND end_time < ? AND state NOT IN {_OPEN}"
+        return await self._run(lambda db: _write(db, sql, (finished_before,)))
+
+    async def close(self) -> None:
+        await self._run(lambda db: db.close())
+        self._executor.shutdown()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = FULL")
+    db.execute("PRAGMA busy_timeout = 10000")
+    db.executescript(_SCHEMA)
+    return db
+
+
+def _write(db: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> int:
+    """Run one statement in its own transaction; the number of rows it changed."""
+    with db:
+        return db.execute(sql, args).rowcount
+
+
+def _job(row: Any) -> Job:
+    (name, version, state, config, uri, output_uri, progress, start, update, end, result,
+     error_code, error_message) = row  # fmt: skip
+    return Job(
+        name=name,
+        api_version=version,
+        config=serial.loads(RecognitionConfig, config),
+        uri=uri,
+        output_uri=output_uri,
+        state=JobState(state),
+        progress_percent=progress,
+        start_time=start,
+        last_update_time=update,
+        end_time=end,
+        result=None if result is None else serial.loads(Recognition, result),
+        error=None if error_code is None else JobError(error_code, error_message),
+    )
+
+
+def _token_for_seq(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"after:{seq}".encode()).decode()
+
+
+def _seq_from_token(token: str) -> int:
+    if not token:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(token.encode()).decode()
+        return int(text.removeprefix("after:")) if text.startswith("after:") else int("x")
+    except (ValueError, binascii.Error):
+        raise InvalidArgument("Invalid page token.") from None

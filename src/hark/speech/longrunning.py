@@ -1,0 +1,234 @@
+"""Google's LongRunningRecognize and the Operations service, over durable jobs.
+
+``Operations`` is what every transport calls: ``submit`` (LongRunningRecognize),
+``get``/``list``/``cancel``/``delete``/``wait`` (google.longrunning.Operations). It returns
+core ``Job`` records; each transport renders them for the job's API version.
+
+``submit`` validates what Google validates before accepting: the config (``Recognizer.plan``),
+the audio source, a ``gs://`` object's existence, the inline duration limit. Problems found
+while decoding end the operation with an ``error`` instead. ``run`` is the work of one job:
+the audio is decoded and recognised window by window (``long_audio``) so memory stays flat
+for any duration, progress is stored at most once a second, and a cancelled job stops
+between windows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import re
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from hark import audio
+from hark.errors import Cancelled, Code, InvalidArgument, NotFound, SpeechError
+from hark.jobs import Job, JobError, JobQueue, JobState, JobStore, Page
+from hark.settings import Limits
+from hark.speech import long_audio
+from hark.speech.config import Plan
+from hark.speech.recognizer import Recognizer, billed_seconds, new_request_id
+from hark.speech.types import AudioSource, Recognition, RecognitionConfig
+from hark.storage import AudioStorage
+
+INLINE_TOO_LONG = "Inline audio exceeds duration limit. Please use a GCS URI."
+CANCELLED = "Operation cancelled."
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+PROGRESS_SECONDS = 1.0
+"""Progress is written to the store at most this often per job."""
+CHUNK_SECONDS = 10.0
+_FILTER = re.compile(r"^\s*done\s*[=:]\s*(true|false)\s*$", re.IGNORECASE)
+
+RenderOutput = Callable[[Job, Recognition], bytes]
+"""The response JSON written to ``outputConfig.gcsUri`` (wire format: from the api layer)."""
+
+
+class Operations:
+    """Long-running recognition as durable operations."""
+
+    def __init__(
+        self,
+        recognizer: Recognizer,
+        *,
+        store: JobStore,
+        queue: JobQueue,
+        storage: AudioStorage,
+        limits: Limits,
+        render_output: RenderOutput,
+    ) -> None:
+        self.recognizer = recognizer
+        self.store = store
+        self.queue = queue
+        self.storage = storage
+        self.limits = limits
+        self.render_output = render_output
+
+    async def submit(
+        self,
+        api_version: str,
+        config: RecognitionConfig,
+        source: AudioSource,
+        output_uri: str = "",
+    ) -> Job:
+        """Accept a LongRunningRecognize request, or raise what Google raises at once."""
+        request_plan = self.recognizer.plan(config)
+        if source.content is not None and source.uri:
+            raise InvalidArgument("RecognitionAudio must set exactly one of 'content' or 'uri'.")
+        if source.uri:
+            await self.storage.check(source.uri)
+        elif not source.content:
+            raise InvalidArgument("RecognitionAudio not set.")
+        else:
+            await self._check_inline(source.content, request_plan)
+        if output_uri:
+            await self.storage.check_output(output_uri)
+        now = time.time()
+        job = Job(
+            name=str(random.SystemRandom().randrange(1, 2**63)),
+            api_version=api_version,
+            config=config,
+            uri=source.uri,
+            output_uri=output_uri,
+            start_time=now,
+            last_update_time=now,
+        )
+        await self.queue.submit(job, None if source.uri else source.content)
+        return job
+
+    async def get(self, name: str) -> Job:
+        """The operation ``name``; NOT_FOUND if there is none (or it was purged)."""
+        job = await self.store.get(name)
+        if job is None:
+            raise NotFound(f"Operation not found: {name}")
+        return job
+
+    async def list(
+        self,
+        *,
+        api_version: str | None = None,
+        filter_text: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> Page:
+        """Operations oldest first; ``filter_text`` may be ``done=true`` or ``done=false``."""
+        done = None
+        if filter_text.strip():
+            match = _FILTER.match(filter_text)
+            if match is None:
+                raise InvalidArgument(f"Invalid filter: {filter_text}")
+            done = match.group(1).lower() == "true"
+        if page_size < 0:
+            raise InvalidArgument("page_size must not be negative.")
+        size = min(page_size or PAGE_SIZE, MAX_PAGE_SIZE)
+        return await self.store.list(
+            api_version=api_version, done=done, page_size=size, page_token=page_token
+        )
+
+    async def cancel(self, name: str) -> Job:
+        """End the operation with CANCELLED unless it already ended; its work stops."""
+        await self.get(name)
+        error = JobError(Code.CANCELLED, CANCELLED)
+        if await self.store.finish(name, JobState.CANCELLED, time.time(), error=error):
+            await self.queue.stop_work(name)
+        return await self.get(name)
+
+    async def delete(self, name: str) -> None:
+        """Forget the operation; if it was still running, its work stops."""
+        if not await self.store.delete(name):
+            raise NotFound(f"Operation not found: {name}")
+        await self.queue.stop_work(name)
+
+    async def wait(self, name: str, timeout: float) -> Job:
+        """The operation once done, or as it is after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while not (job := await self.get(name)).done and time.monotonic() < deadline:
+            await asyncio.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
+        return job
+
+    async def run(self, job: Job) -> Recognition:
+        """The work of one claimed job (the ``Runner`` of the job queue)."""
+        request_plan = self.recognizer.plan(job.config)
+        async with self._audio_file(job) as path:
+            duration, _, _ = await asyncio.to_thread(audio.probe, path, request_plan.audio)
+            if duration > self.limits.async_max_seconds:
+                minutes = self.limits.async_max_seconds / 60
+                raise InvalidArgument(
+                    f"Audio exceeds the duration limit of {minutes:g} minutes for"
+                    " LongRunningRecognize."
+                )
+            progress = _Progress(self.store, job.name, duration)
+            chunks = audio.iter_file(path, request_plan.audio, CHUNK_SECONDS)
+            found = await long_audio.recognize_windows(
+                self.recognizer,
+                long_audio.windows(chunks),
+                request_plan,
+                encoding=request_plan.audio.encoding,
+                on_progress=progress.update,
+            )
+        recognition = Recognition(
+            results=tuple(found),
+            total_billed_seconds=billed_seconds(progress.seconds, request_plan),
+            request_id=new_request_id(),
+        )
+        if job.output_uri:
+            await self.storage.write(job.output_uri, self.render_output(job, recognition))
+        return recognition
+
+    async def _check_inline(self, content: bytes, request_plan: Plan) -> None:
+        """Refuse inline audio over the limit; audio that cannot be read fails the job later."""
+        async with _temporary(self.storage.work_dir, content) as path:
+            try:
+                duration, _, _ = await asyncio.to_thread(audio.probe, path, request_plan.audio)
+            except SpeechError:
+                return
+        if duration > self.limits.inline_async_max_seconds:
+            raise InvalidArgument(INLINE_TOO_LONG)
+
+    @contextlib.asynccontextmanager
+    async def _audio_file(self, job: Job) -> AsyncIterator[Path]:
+        if job.uri:
+            async with self.storage.open(job.uri) as path:
+                yield path
+            return
+        content = await self.store.content(job.name)
+        if not content:
+            raise InvalidArgument("RecognitionAudio not set.")
+        async with _temporary(self.storage.work_dir, content) as path:
+            yield path
+
+
+class _Progress:
+    """Turns seconds recognised into ``progressPercent`` writes, at most once a second."""
+
+    def __init__(self, store: JobStore, name: str, duration: float) -> None:
+        self.store = store
+        self.name = name
+        self.duration = duration
+        self.seconds = 0.0
+        self._written = 0.0
+
+    async def update(self, seconds: float) -> None:
+        self.seconds = seconds
+        if time.monotonic() - self._written < PROGRESS_SECONDS:
+            return
+        self._written = time.monotonic()
+        # 100 only once the results exist (Google's guarantee), so at most 99 while working.
+        percent = min(99, int(100 * seconds / self.duration)) if self.duration > 0 else 0
+        if not await self.store.progress(self.name, percent, time.time()):
+            raise Cancelled(CANCELLED)  # cancelled or deleted, perhaps by another process
+
+
+@contextlib.asynccontextmanager
+async def _temporary(directory: Path, content: bytes) -> AsyncIterator[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=directory, suffix=".audio")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            await asyncio.to_thread(out.write, content)
+        yield Path(name)
+    finally:
+        Path(name).unlink(missing_ok=True)

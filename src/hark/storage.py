@@ -1,0 +1,228 @@
+"""Audio behind a ``RecognitionAudio.uri``, and where ``outputConfig.gcsUri`` writes.
+
+- ``gs://BUCKET/OBJECT``: by default a local stand-in for Cloud Storage, the file
+  ``<data-dir>/buckets/BUCKET/OBJECT``; with ``gcs = "cloud"`` the real Cloud Storage through
+  ``google-cloud-storage`` (the ``hark[gcs]`` extra, imported only then).
+- ``file:///PATH``: only under the configured roots; without roots, refused.
+- ``http(s)://``: downloaded, up to a size cap.
+
+No path escapes its root: a local path is resolved (``..`` and symlinks) and must stay
+inside its bucket or file root. Anything else is INVALID_ARGUMENT with Google's generic text.
+A missing object is NOT_FOUND: "Requested entity was not found." when a request names it,
+"No such object: BUCKET/OBJECT" when it vanished before the job read it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import httpx
+
+from hark.errors import InvalidArgument, NotFound, SpeechError, Unavailable
+from hark.settings import StorageSettings
+
+INVALID = "Request contains an invalid argument."
+NOT_FOUND = "Requested entity was not found."
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
+_SYNC_MAX_BYTES = 64 << 20
+"""Recognize reads a URI into memory; a minute of any encoding fits well within this."""
+
+
+class StorageUnavailable(RuntimeError):
+    """The configured storage cannot work (e.g. real GCS without its library)."""
+
+
+class AudioStorage:
+    """Reads and writes the URIs of long-running recognition (and Recognize's ``uri``)."""
+
+    def __init__(self, settings: StorageSettings, data_dir: Path) -> None:
+        self.settings = settings
+        self.buckets = data_dir / "buckets"
+        self.work_dir = data_dir / "tmp"
+        self._roots = tuple(root.resolve() for root in settings.file_roots)
+        self._gcs: Any = None
+        if settings.gcs == "cloud":
+            self._gcs = _gcs_client()
+        elif settings.gcs != "local":
+            raise StorageUnavailable(f"unknown gcs setting {settings.gcs!r}: use local or cloud")
+
+    def clean_work_dir(self) -> None:
+        """Remove downloads a killed process left behind (call while no job runs)."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        for leftover in self.work_dir.iterdir():
+            leftover.unlink(missing_ok=True)
+
+    async def check(self, uri: str) -> None:
+        """At submit time: ``uri`` is one Hark reads and, where that is cheap, it exists."""
+        scheme, location = _split(uri)
+        if scheme == "gs" and self._gcs is not None:
+            if not await asyncio.to_thread(self._blob(location).exists):
+                raise NotFound(NOT_FOUND)
+        elif scheme in ("gs", "file"):
+            self._local_path(scheme, location, missing=lambda: NotFound(NOT_FOUND))
+
+    async def check_output(self, uri: str) -> None:
+        """At submit time: ``outputConfig.gcsUri`` names a bucket that exists."""
+        scheme, location = _split(uri)
+        if scheme != "gs":
+            raise InvalidArgument(INVALID)
+        bucket, _ = location
+        if self._gcs is None and not (self.buckets / bucket).is_dir():
+            raise NotFound(NOT_FOUND)
+
+    @contextlib.asynccontextmanager
+    async def open(self, uri: str) -> AsyncIterator[Path]:
+        """A local file holding the object for the duration of the block.
+
+        Local objects are used in place; remote ones are downloaded to a temporary file under
+        the data dir (never into memory) and removed afterwards.
+        """
+        scheme, location = _split(uri)
+        missing = _missing(location)
+        if scheme in ("gs", "file") and not (scheme == "gs" and self._gcs is not None):
+            yield self._local_path(scheme, location, missing=missing)
+            return
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=self.work_dir, suffix=".audio")
+        os.close(handle)
+        path = Path(name)
+        try:
+            if scheme == "gs":
+                await asyncio.to_thread(self._download_gcs, location, path)
+            else:
+                await self._download_http(uri, path)
+            yield path
+        finally:
+            path.unlink(missing_ok=True)
+
+    async def read(self, uri: str) -> bytes:
+        """The bytes behind ``uri`` for synchronous Recognize (NOT_FOUND as at submit)."""
+        await self.check(uri)
+        async with self.open(uri) as path:
+            if path.stat().st_size > _SYNC_MAX_BYTES:
+                raise InvalidArgument(
+                    "Sync input too long. For audio longer than 1 min use LongRunningRecognize"
+                    " with a 'uri' parameter."
+                )
+            return await asyncio.to_thread(path.read_bytes)
+
+    async def write(self, uri: str, data: bytes) -> None:
+        """Store ``data`` at the ``gs://`` URI ``uri`` (atomically, for local buckets)."""
+        scheme, location = _split(uri)
+        if scheme != "gs":
+            raise InvalidArgument(INVALID)
+        if self._gcs is not None:
+            blob = self._blob(location)
+            await asyncio.to_thread(blob.upload_from_string, data, "application/json")
+            return
+        bucket, name = location
+        root = (self.buckets / bucket).resolve()
+        target = (root / name).resolve()
+        if not target.is_relative_to(root) or target == root:
+            raise InvalidArgument(INVALID)
+        await asyncio.to_thread(_write_atomically, target, data)
+
+    def _local_path(
+        self, scheme: str, location: tuple[str, str], *, missing: Callable[[], SpeechError]
+    ) -> Path:
+        if scheme == "gs":
+            bucket, name = location
+            roots: tuple[Path, ...] = ((self.buckets / bucket).resolve(),)
+            path = roots[0] / name
+        else:
+            roots, path = self._roots, Path(location[1])
+        resolved = path.resolve()
+        inside = any(resolved.is_relative_to(root) and resolved != root for root in roots)
+        if scheme == "file" and not inside:
+            raise InvalidArgument(INVALID)  # outside the roots: do not say whether it exists
+        if not inside or not resolved.is_file():
+            raise missing()
+        return resolved
+
+    def _blob(self, location: tuple[str, str]) -> Any:
+        bucket, name = location
+        return self._gcs.bucket(bucket).blob(name)
+
+    def _download_gcs(self, location: tuple[str, str], path: Path) -> None:
+        from google.api_core import exceptions  # noqa: PLC0415 - the optional gcs extra
+
+        try:
+            self._blob(location).download_to_filename(os.fspath(path))
+        except exceptions.NotFound:
+            raise _missing(location)() from None
+
+    async def _download_http(self, uri: str, path: Path) -> None:
+        cap = self.settings.http_max_bytes
+        too_big = InvalidArgument(f"Audio at {uri} is larger than {cap} bytes.")
+        try:
+            async with (
+                httpx.AsyncClient(follow_redirects=True, timeout=60) as client,
+                client.stream("GET", uri) as response,
+            ):
+                if response.status_code in (404, 410):
+                    raise NotFound(f"No such object: {uri}")
+                if response.status_code >= 400:
+                    raise Unavailable(f"Fetching {uri} failed: HTTP {response.status_code}.")
+                declared = response.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > cap:
+                    raise too_big
+                size = 0
+                with open(path, "wb") as out:
+                    async for block in response.aiter_bytes(1 << 20):
+                        size += len(block)
+                        if size > cap:
+                            raise too_big
+                        await asyncio.to_thread(out.write, block)
+        except httpx.HTTPError as error:
+            raise Unavailable(f"Fetching {uri} failed: {error}.") from None
+
+
+def _split(uri: str) -> tuple[str, tuple[str, str]]:
+    """(scheme, (bucket or host, object or path)); INVALID_ARGUMENT for what Hark cannot read."""
+    parts = urlsplit(uri)
+    scheme = parts.scheme.lower()
+    if scheme == "gs":
+        name = unquote(parts.path.removeprefix("/"))
+        if not _BUCKET.match(parts.netloc) or not name or "\0" in name:
+            raise InvalidArgument(INVALID)
+        return scheme, (parts.netloc, name)
+    if scheme == "file" and parts.netloc in ("", "localhost"):
+        path = unquote(parts.path)
+        if not path.startswith("/") or "\0" in path:
+            raise InvalidArgument(INVALID)
+        return scheme, ("", path)
+    if scheme in ("http", "https") and parts.netloc:
+        return scheme, (parts.netloc, parts.path)
+    raise InvalidArgument(INVALID)
+
+
+def _missing(location: tuple[str, str]) -> Callable[[], SpeechError]:
+    bucket, name = location
+    where = f"{bucket}/{name}" if bucket else name
+    return lambda: NotFound(f"No such object: {where}")
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=".hark-")
+    with os.fdopen(handle, "wb") as out:
+        out.write(data)
+    os.replace(name, target)
+
+
+def _gcs_client() -> Any:
+    try:
+        from google.cloud import storage  # type: ignore[attr-defined]  # noqa: PLC0415
+    except ImportError:
+        raise StorageUnavailable(
+            "--gcs cloud needs google-cloud-storage: install it with pip install 'hark[gcs]'"
+        ) from None
+    return storage.Client()
