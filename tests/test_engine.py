@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hark.engine import SAMPLE_RATE, DecodeOptions, Engine, Samples, Segment, Transcript
+from hark.engine import SAMPLE_RATE, DecodeOptions, Engine, Progress, Samples, Segment, Transcript
 from hark.engine.fake import FakeEngine
 from hark.engine.loading import ModelUnavailable, resolve_model
 from hark.engine.pool import EnginePool
@@ -186,9 +186,11 @@ async def test_pool_is_fifo_and_skips_cancelled_waiters() -> None:
     order: list[int] = []
 
     class Recording(FakeEngine):
-        def transcribe(self, samples: Samples, options: DecodeOptions) -> Transcript:
+        def transcribe(
+            self, samples: Samples, options: DecodeOptions, progress: Progress | None = None
+        ) -> Transcript:
             order.append(len(samples))
-            return super().transcribe(samples, options)
+            return super().transcribe(samples, options, progress)
 
     engine = Recording(["x"], delay=0.05)
     pool = EnginePool(engine, workers=1, max_queue=8)

@@ -146,7 +146,7 @@ async def serve(settings: Settings) -> None:
     socket = StreamingSocket(services.streaming, keys)
     server = _QuietServer(
         uvicorn.Config(
-            rest.app(OperationRoutes(rest, services.operations).routes() + socket.routes()),
+            rest.app([*OperationRoutes(rest, services.operations).routes(), *socket.routes()]),
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,

@@ -7,6 +7,7 @@ seconds from the start of the samples given.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -17,6 +18,8 @@ SAMPLE_RATE = 16_000
 """Every engine takes 16 kHz mono float32 samples in [-1, 1]."""
 
 Samples = npt.NDArray[np.float32]
+Progress = Callable[[float], None]
+"""Told how many seconds of the samples have been decoded so far."""
 
 
 @dataclass(frozen=True)
@@ -93,11 +96,13 @@ class Engine(Protocol):
     @property
     def info(self) -> ModelInfo: ...
 
-    def transcribe(self, samples: Samples, options: DecodeOptions) -> Transcript:
-        """Transcribe ``samples`` (any length, 1-D) into timed segments.
+    def transcribe(
+        self, samples: Samples, options: DecodeOptions, progress: Progress | None = None
+    ) -> Transcript:
+        """Transcribe ``samples`` (any length) into timed segments.
 
-        Segment and word times lie within ``[0, duration]``; words come in time order.
-        Empty samples give no segments. Raises ``ValueError`` for non-mono input.
+        ``progress(seconds)``, when given, is called from the engine's thread as decoding
+        passes ``seconds`` into the samples.
         """
         ...
 

@@ -25,6 +25,7 @@ from hark.engine import (
     DecodeOptions,
     Hypothesis,
     ModelInfo,
+    Progress,
     Samples,
     Segment,
     Transcript,
@@ -66,10 +67,15 @@ class FakeEngine:
         """The ModelInfo given to the constructor ("fake", English only, by default)."""
         return self._info
 
-    def transcribe(self, samples: Samples, options: DecodeOptions) -> Transcript:
+    def transcribe(
+        self, samples: Samples, options: DecodeOptions, progress: Progress | None = None
+    ) -> Transcript:
         """Scripted or energy-derived segments; ``options`` only choose the language."""
         with self._busy():
-            return self._transcript(samples, options)
+            transcript = self._transcript(samples, options)
+        if progress is not None:
+            progress(transcript.duration)
+        return transcript
 
     def n_best(self, samples: Samples, options: DecodeOptions, count: int) -> list[Hypothesis]:
         """The transcript text, then ``"<text> (alternative N)"``; confidence 0.9, 0.8, ..."""

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from hark.engine import DecodeOptions, Engine, Hypothesis, ModelInfo, Samples, Transcript
+from hark.engine import DecodeOptions, Engine, Hypothesis, ModelInfo, Progress, Samples, Transcript
 from hark.errors import ResourceExhausted, Unavailable
 
 T = TypeVar("T")
@@ -67,9 +67,11 @@ class EnginePool:
         """Calls accepted and waiting for a worker right now."""
         return max(0, self._admitted - self._workers)
 
-    async def transcribe(self, samples: Samples, options: DecodeOptions) -> Transcript:
+    async def transcribe(
+        self, samples: Samples, options: DecodeOptions, progress: Progress | None = None
+    ) -> Transcript:
         """``Engine.transcribe`` on a worker thread, after the calls queued before it."""
-        return await self._run(lambda: self._engine.transcribe(samples, options))
+        return await self._run(lambda: self._engine.transcribe(samples, options, progress))
 
     async def n_best(
         self, samples: Samples, options: DecodeOptions, count: int

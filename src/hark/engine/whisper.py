@@ -37,6 +37,7 @@ from hark.engine import (
     DecodeOptions,
     Hypothesis,
     ModelInfo,
+    Progress,
     Samples,
     Segment,
     Transcript,
@@ -122,7 +123,9 @@ class WhisperEngine:
         """Name, multilinguality and supported Whisper language codes of the loaded model."""
         return self._info
 
-    def transcribe(self, samples: Samples, options: DecodeOptions) -> Transcript:
+    def transcribe(
+        self, samples: Samples, options: DecodeOptions, progress: Progress | None = None
+    ) -> Transcript:
         """Decode all of ``samples`` into timed segments (the lazy generator is drained here).
 
         Times are clamped to ``[0, duration]``; words are in order.
@@ -148,7 +151,11 @@ class WhisperEngine:
             vad_filter=False,
         )
         with model.remembering_encoder_outputs():
-            decoded = list(fw_segments)
+            decoded = []
+            for fw in fw_segments:  # lazy: each step decodes more audio
+                decoded.append(fw)
+                if progress is not None:
+                    progress(float(fw.end))
             words = _align_words(model, audio, decoded, language) if options.word_timestamps else {}
         segments = tuple(
             _segment(fw, words.get(index, ()), duration) for index, fw in enumerate(decoded)

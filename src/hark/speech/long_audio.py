@@ -82,6 +82,39 @@ def _quietest_cut(window: Channels) -> int:
     return int(start + best_start * _FRAME + best_length * _FRAME // 2)
 
 
+PROGRESS_INTERVAL = 1.0
+"""Seconds between progress reports while a window is being recognised."""
+
+
+async def _recognize_window(
+    recognizer: Recognizer,
+    window: Window,
+    plan: Plan,
+    encoding: str,
+    on_progress: Callable[[float], object] | None,
+) -> list[Result]:
+    """One window's results, reporting progress inside it every ``PROGRESS_INTERVAL``."""
+    decoded = DecodedAudio(window.channels, encoding, SAMPLE_RATE)
+    reached = [window.offset]
+    work = asyncio.create_task(
+        recognizer.recognize_samples(decoded, plan, offset=window.offset, progress=reached.append)
+    )
+    try:
+        while not work.done():
+            await asyncio.wait({work}, timeout=PROGRESS_INTERVAL)
+            if on_progress is not None and not work.done():
+                await _report(on_progress, max(reached))
+    finally:
+        work.cancel()  # only if a report raised: the engine call's result is then dropped
+    return work.result()
+
+
+async def _report(on_progress: Callable[[float], object], seconds: float) -> None:
+    """Call ``on_progress``; await it if it is a coroutine (it may raise to stop the work)."""
+    if inspect.isawaitable(outcome := on_progress(seconds)):
+        await outcome
+
+
 async def recognize_windows(
     recognizer: Recognizer,
     source: Iterable[Window],
@@ -99,9 +132,8 @@ async def recognize_windows(
     pending = iter(source)
     # Decoding the next window blocks (PyAV), so it runs off the event loop.
     while (window := await asyncio.to_thread(next, pending, None)) is not None:
-        decoded = DecodedAudio(window.channels, encoding, SAMPLE_RATE)
-        found += await recognizer.recognize_samples(decoded, plan, offset=window.offset)
-        if on_progress is not None and inspect.isawaitable(outcome := on_progress(window.end)):
-            await outcome
+        found += await _recognize_window(recognizer, window, plan, encoding, on_progress)
+        if on_progress is not None:
+            await _report(on_progress, window.end)
     # Per-channel results come window by window; clients expect each channel in time order.
     return sorted(found, key=lambda result: result.channel_tag)

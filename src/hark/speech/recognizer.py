@@ -15,7 +15,15 @@ from dataclasses import replace
 from typing import Protocol
 
 from hark import audio
-from hark.engine import SAMPLE_RATE, DecodeOptions, Hypothesis, ModelInfo, Samples, Transcript
+from hark.engine import (
+    SAMPLE_RATE,
+    DecodeOptions,
+    Hypothesis,
+    ModelInfo,
+    Progress,
+    Samples,
+    Transcript,
+)
 from hark.errors import InvalidArgument
 from hark.settings import Limits
 from hark.speech import results, text
@@ -34,7 +42,9 @@ SYNC_TOO_LONG = (
 class EngineCalls(Protocol):
     """The asynchronous face of the engine (``engine.pool.EnginePool``)."""
 
-    async def transcribe(self, samples: Samples, options: DecodeOptions) -> Transcript: ...
+    async def transcribe(
+        self, samples: Samples, options: DecodeOptions, progress: Progress | None = None
+    ) -> Transcript: ...
 
     async def n_best(
         self, samples: Samples, options: DecodeOptions, count: int
@@ -91,23 +101,43 @@ class Recognizer:
         return source.content
 
     async def recognize_samples(
-        self, decoded: audio.DecodedAudio, request_plan: Plan, *, offset: float = 0.0
+        self,
+        decoded: audio.DecodedAudio,
+        request_plan: Plan,
+        *,
+        offset: float = 0.0,
+        progress: Progress | None = None,
     ) -> list[Result]:
-        """Results for decoded audio: per channel when asked, else for the mixdown."""
-        if request_plan.separate_channels:
-            found: list[Result] = []
-            for index, channel in enumerate(decoded.channels):
-                found += await self.recognize_channel(
-                    channel, request_plan, channel_tag=index + 1, offset=offset
-                )
-            return found
-        return await self.recognize_channel(decoded.mono(), request_plan, offset=offset)
+        """Results for decoded audio: per channel when asked, else for the mixdown.
+
+        ``progress(seconds)`` is called on the event loop as the engine moves through the
+        audio, in absolute seconds (``offset`` plus the share of the work done).
+        """
+        separate = request_plan.separate_channels
+        channels = list(decoded.channels) if separate else [decoded.mono()]
+        found: list[Result] = []
+        for index, channel in enumerate(channels):
+            share = _share_of_progress(progress, offset, decoded.duration, index, len(channels))
+            found += await self.recognize_channel(
+                channel,
+                request_plan,
+                channel_tag=index + 1 if separate else 0,
+                offset=offset,
+                progress=share,
+            )
+        return found
 
     async def recognize_channel(
-        self, samples: Samples, request_plan: Plan, *, channel_tag: int = 0, offset: float = 0.0
+        self,
+        samples: Samples,
+        request_plan: Plan,
+        *,
+        channel_tag: int = 0,
+        offset: float = 0.0,
+        progress: Progress | None = None,
     ) -> list[Result]:
         """Transcribe one channel and shape its results (n-best when asked)."""
-        transcript = await self.engine.transcribe(samples, request_plan.decode)
+        transcript = await self.engine.transcribe(samples, request_plan.decode, progress)
         found = []
         for utterance in results.utterances(
             transcript.segments, transcript.language, offset=offset
@@ -148,6 +178,22 @@ class Recognizer:
                 seen.add(_comparable(transcript))
                 more.append(Alternative(transcript, round(hypothesis.confidence, 4)))
         return more[: request_plan.alternatives - 1]
+
+
+def _share_of_progress(
+    progress: Progress | None, offset: float, duration: float, index: int, count: int
+) -> Progress | None:
+    """An engine-thread callback reporting channel ``index`` of ``count`` into ``progress``."""
+    if progress is None or duration <= 0:
+        return None
+    loop = asyncio.get_running_loop()
+    report = progress
+
+    def engine_progress(seconds: float) -> None:  # runs on the engine's thread
+        done = offset + duration * (index + min(seconds, duration) / duration) / count
+        loop.call_soon_threadsafe(report, done)
+
+    return engine_progress
 
 
 def billed_seconds(duration: float, request_plan: Plan) -> int:
