@@ -61,9 +61,12 @@ class PolicyOptions:
     tail_pad: float = 0.25
     interim_hold: float = 0.1
     min_step: float = 0.25
-    trim_after: float = 8.0
+    trim_after: float = 12.0
     max_buffer: float = 20.0
     context_characters: int = 200
+    utterance_context: bool = False
+    """Prompt each utterance with the previous ones' text. Off: with tiny.en the prompt made
+    the model repeat the previous utterance ("You can call me Abigail Klafflin")."""
 
 
 @dataclass(frozen=True)
@@ -409,8 +412,9 @@ class StreamingPolicy:
         if self._ending is utterance:
             self._ending = None
         self._last_interim = ((), ())
-        if words:
+        if words and self.options.utterance_context:
             self._context = (self._context + "".join(w.text for w in words))[
                 -self.options.context_characters :
             ]
+        if words:
             self._outputs.append(Final(words))
