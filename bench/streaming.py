@@ -137,7 +137,9 @@ async def main(max_streams: int, per_clip: bool) -> None:
                         print(f"{name}: latency {latencies[n][-1]:.2f} s")
                         print(f"  reference        {reference}")
                         print(f"  batch     {batch_wer[-1]:.3f}{batch_text[name]}")
-                        print(f"  streaming {stream_wer[-1]:.3f} " + " | ".join(t for _, t in finals))
+                        print(
+                            f"  streaming {stream_wer[-1]:.3f} " + " | ".join(t for _, t in finals)
+                        )
         rss.append((f"after {n}-stream runs", rss_mb()))
     await pool.close()
 
