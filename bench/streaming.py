@@ -9,11 +9,15 @@ Measures: final latency = arrival of the clip's last final minus the reference e
 audio was sent); interim update interval; streaming vs batch WER against the references; p50
 latency with 1..4 concurrent streams; process RSS across the runs.
 
-    PYTHONPATH=src python bench/streaming.py
+    PYTHONPATH=src python bench/streaming.py [--streams N] [--per-clip]
+
+``--streams 1`` stops after the single-stream round (quick tuning); ``--per-clip`` prints each
+clip's streaming finals next to the batch text and the reference, with both WERs.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import itertools
 import json
@@ -89,7 +93,7 @@ async def one_stream(streaming: StreamingRecognizer, pcm: bytes) -> dict[str, ob
     return {"finals": finals, "interims": interims}
 
 
-async def main() -> None:
+async def main(max_streams: int, per_clip: bool) -> None:
     engine = WhisperEngine.load("tiny.en")
     pool = EnginePool(engine)
     recognizer = Recognizer(pool, engine.info, Limits())
@@ -111,7 +115,7 @@ async def main() -> None:
     gaps: list[float] = []
     stream_wer: list[float] = []
     batch_wer: list[float] = []
-    for n in (1, 2, 3, 4):
+    for n in range(1, max_streams + 1):
         names = CLIPS if n == 1 else CLIPS[:4]
         latencies[n] = []
         for base in range(0, len(names)):
@@ -126,8 +130,16 @@ async def main() -> None:
                     assert isinstance(interims, list)
                     gaps += [b - a for a, b in itertools.pairwise(interims)]
                     text = " ".join(t for _, t in finals)
-                    stream_wer.append(wer(manifest[name]["transcript"], text))
-                    batch_wer.append(wer(manifest[name]["transcript"], batch_text[name]))
+                    reference = manifest[name]["transcript"]
+                    stream_wer.append(wer(reference, text))
+                    batch_wer.append(wer(reference, batch_text[name]))
+                    if per_clip:
+                        print(f"{name}: latency {latencies[n][-1]:.2f} s")
+                        print(f"  reference        {reference}")
+                        print(f"  batch     {batch_wer[-1]:.3f}{batch_text[name]}")
+                        print(
+                            f"  streaming {stream_wer[-1]:.3f} " + " | ".join(t for _, t in finals)
+                        )
         rss.append((f"after {n}-stream runs", rss_mb()))
     await pool.close()
 
@@ -150,4 +162,8 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--streams", type=int, default=4, help="concurrency rounds 1..N")
+    parser.add_argument("--per-clip", action="store_true", help="print each clip's texts")
+    args = parser.parse_args()
+    asyncio.run(main(args.streams, args.per_clip))

@@ -63,22 +63,45 @@ def test_local_agreement_commits_what_two_hypotheses_share() -> None:
     assert texts(interim.tentative) == "sat on"
 
 
-def test_final_keeps_committed_text_and_comes_without_another_decode() -> None:
-    policy = StreamingPolicy(PolicyOptions())
+def test_final_is_read_whole_during_the_endpoint_silence() -> None:
+    policy = StreamingPolicy(PolicyOptions(interim_results=True))
     pause(policy, 0.5)
     speak(policy, 1.0)
     decode(policy, "the cat")
     speak(policy, 1.0)
     decode(policy, "the cat sat on")
-    pause(policy, 0.3)
-    # This hypothesis read past the end of speech and changed its mind about "cat".
-    decode(policy, "the cap sat on the mat")
-    pause(policy, 0.5)
-    outputs = policy.take()
-    assert [type(o) for o in outputs] == [Final]
-    assert isinstance(outputs[0], Final)
-    assert texts(outputs[0].words) == "the cat sat on the mat"
+    policy.take()
+    pause(policy, 0.15)
+    assert not policy.wants_decode  # interim decodes hold while quiet may be the endpoint
+    pause(policy, 0.15)
+    assert policy.urgent
+    window = policy.next_window()
+    assert window is not None and window.final and window.whole
+    assert window.speech_end is not None and abs(window.end - window.speech_end - 0.25) < 0.01
+    assert abs(window.start - 0.3) < 0.05  # the whole utterance, speech_pad before its start
+    # The careful reading corrects a word the greedy hypotheses had agreed on.
+    policy.hypothesis(window, timed("the cap sat on the mat"))
+    assert not any(isinstance(o, Final) for o in policy.take())  # not the endpoint yet
+    pause(policy, 0.2)
+    (final,) = policy.take()
+    assert isinstance(final, Final) and texts(final.words) == "the cap sat on the mat"
     assert policy.next_window() is None
+
+
+def test_speech_resuming_after_a_final_reading_asks_for_another() -> None:
+    policy = StreamingPolicy(PolicyOptions())
+    speak(policy, 1.0)
+    pause(policy, 0.3)
+    first = decode(policy, "the cat")
+    assert first.final
+    speak(policy, 1.0)
+    pause(policy, 0.6)
+    assert not policy.take()  # the reading stopped before the speech did
+    window = policy.next_window()
+    assert window is not None and window.final and window.end > first.end + 1.0
+    policy.hypothesis(window, timed("the cat sat on the mat", start=0.1, step=0.35))
+    (final,) = policy.take()
+    assert isinstance(final, Final) and texts(final.words) == "the cat sat on the mat"
 
 
 def test_final_asks_an_urgent_decode_when_no_hypothesis_covers_the_end() -> None:
@@ -168,6 +191,15 @@ def test_long_utterances_trim_the_buffer_and_prompt_with_committed_text() -> Non
     speak(policy, 0.5)
     window = policy.next_window()
     assert window is not None and window.prompt.startswith("one two")
+    policy.hypothesis(window, timed(text, step=0.5))
+    pause(policy, 0.6)
+    final_window = policy.next_window()
+    assert final_window is not None and final_window.final and not final_window.whole
+    assert final_window.start > 3.0
+    # The final is the committed words plus the careful reading of the rest.
+    policy.hypothesis(final_window, timed("ten eleven twelve", start=5.0, step=0.5))
+    (final,) = [o for o in policy.take() if isinstance(o, Final)]
+    assert texts(final.words) == text
 
 
 def test_new_words_drops_repeats_of_the_committed_tail() -> None:

@@ -10,8 +10,14 @@ engine found (``hypothesis``). The policy owns every decision:
 * **LocalAgreement-2**: each hypothesis re-reads the utterance's buffer; the words two
   consecutive hypotheses agree on (after what is already committed) are committed, and
   committed words never change again, so a final never contradicts stable interim text.
-* **Fast finals**: the final is the committed words plus the newest hypothesis, once that
-  hypothesis covers the end of speech; only when none does is one more (urgent) decode asked.
+* **Accurate, early finals**: once ``tail_pad`` of quiet follows speech, the policy asks an
+  urgent *final* decode (the driver decodes it carefully, with beam search) of the audio up to
+  ``tail_pad`` after the quiet began, while the endpoint silence is still running. If the
+  quiet lasts to the endpoint, that reading is the final, ready about when the endpoint is
+  reached; if speech resumes it is just one more hypothesis. A short utterance (buffer never
+  trimmed) is re-read whole, so the final is as good as a batch transcription of it; a long
+  one is its committed words plus the re-read of the buffer after them. Greedy interim
+  hypotheses can thus be corrected by the final (Google's interim stability is a hint too).
 * **Bounded buffers**: once the buffer passes ``trim_after`` seconds, audio before the last
   committed words is dropped (their text becomes the prompt); ``keep_from`` tells the driver.
 
@@ -22,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from hark.engine import Word
@@ -52,21 +58,32 @@ class PolicyOptions:
     min_speech: float = 0.1
     endpoint_silence: float = 0.4
     speech_pad: float = 0.2
+    tail_pad: float = 0.25
+    interim_hold: float = 0.1
     min_step: float = 0.25
-    trim_after: float = 8.0
+    trim_after: float = 12.0
     max_buffer: float = 20.0
     context_characters: int = 200
+    utterance_context: bool = False
+    """Prompt each utterance with the previous ones' text. Off: with tiny.en the prompt made
+    the model repeat the previous utterance ("You can call me Abigail Klafflin")."""
 
 
 @dataclass(frozen=True)
 class Window:
-    """Audio ``[start, end)`` to decode, with the text said before ``start`` as prompt."""
+    """Audio ``[start, end)`` to decode, with the text said before ``start`` as prompt.
+
+    A ``final`` window reads speech that ended at ``speech_end`` (as far as is known yet);
+    ``whole`` when it covers the whole utterance, so its words replace the committed ones.
+    """
 
     start: float
     end: float
     prompt: str
     final: bool
     utterance: int
+    speech_end: float | None = None
+    whole: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,11 +117,16 @@ class _Utterance:
     number: int
     start: float
     buffer_start: float
+    origin: float
     committed: list[Word] = field(default_factory=list)
     previous: list[Word] = field(default_factory=list)
     covered: float = 0.0
     """End of the audio the newest hypothesis read."""
     speech_end: float | None = None
+    probed: float | None = None
+    """Speech end (quiet onset) the newest final window was asked for."""
+    reading: tuple[Window, list[Word]] | None = None
+    """The newest final window's result."""
 
 
 _NON_WORD = re.compile(r"[^\w']+")
@@ -182,19 +204,33 @@ class StreamingPolicy:
 
     @property
     def urgent(self) -> bool:
-        """True when a final is waiting for a decode (the driver should prefer it)."""
-        return self._ending is not None
+        """True when a final window is wanted (the driver should prefer it)."""
+        return self._ending is not None or self._probe_at() is not None
 
     @property
     def wants_decode(self) -> bool:
         """True when ``next_window`` would hand out a window now."""
         if self._pending is not None:
             return False
-        if self._ending is not None:
+        if self.urgent:
             return True
         return (
-            self._current is not None and self.now - self._last_decoded_end >= self.options.min_step
+            self._current is not None
+            and self._quiet * FRAME_SECONDS < self.options.interim_hold
+            and self.now - self._last_decoded_end >= self.options.min_step
         )
+
+    def _probe_at(self) -> float | None:
+        """The quiet onset to ask a final window for, if the current utterance wants one."""
+        current = self._current
+        if current is None or self._quiet * FRAME_SECONDS < self.options.tail_pad:
+            return None
+        onset = self._quiet_onset()
+        return None if current.probed == onset else onset
+
+    def _quiet_onset(self) -> float:
+        # From frame counts, so the same onset always gives the same float.
+        return (self._frames - self._quiet) * FRAME_SECONDS
 
     def take(self) -> list[Output]:
         """Outputs since the last call, in order."""
@@ -224,11 +260,13 @@ class StreamingPolicy:
             raise RuntimeError("next_window() while a decode is outstanding")
         if not self.wants_decode:
             return None
-        ending, current = self._ending, self._current
+        ending, current, onset = self._ending, self._current, self._probe_at()
         if ending is not None:
             assert ending.speech_end is not None
-            end = max(ending.speech_end, min(self.now, ending.speech_end + 0.3))
-            window = self._window(ending, end, final=True)
+            window = self._final_window(ending, ending.speech_end)
+        elif onset is not None:
+            assert current is not None
+            window = self._final_window(current, onset)
         else:
             assert current is not None
             window = self._window(current, self.now, final=False)
@@ -243,14 +281,15 @@ class StreamingPolicy:
         self._pending = None
         ending = self._ending
         if ending is not None and ending.number == window.utterance:
-            assert ending.speech_end is not None
-            if window.end >= ending.speech_end:
-                self._finalize(ending, window, words)
+            if window.final and window.speech_end == ending.speech_end:
+                self._emit_final(ending, window, list(words))
             else:  # read before speech ended: progress, but the final needs another decode
                 ending.previous = new_words(words, ending.committed)
             return
         current = self._current
         if current is not None and current.number == window.utterance:
+            if window.final:
+                current.reading = (window, list(words))
             self._commit(current, window, words)
 
     def cancel(self, window: Window) -> None:
@@ -271,14 +310,14 @@ class StreamingPolicy:
             return
         self._quiet = self._quiet + 1 if probability < options.silence_threshold else 0
         if self._quiet * FRAME_SECONDS >= options.endpoint_silence:
-            self._end_utterance(self.now - self._quiet * FRAME_SECONDS)
+            self._end_utterance(self._quiet_onset())
 
     def _begin(self, start: float) -> None:
         self._utterances += 1
         buffer_start = max(0.0, start - self.options.speech_pad)
         if self._ending is not None and self._ending.speech_end is not None:
             buffer_start = max(buffer_start, self._ending.speech_end)
-        self._current = _Utterance(self._utterances, start, buffer_start)
+        self._current = _Utterance(self._utterances, start, buffer_start, buffer_start)
         self._heard_speech = True
         self._loud = self._quiet = 0
         if self.options.voice_events:
@@ -297,10 +336,10 @@ class StreamingPolicy:
             self._accepting = False
         if self._ending is not None:
             # The previous final is still waiting: settle it from what it has.
-            self._emit_final(self._ending, list(self._ending.previous))
+            self._emit_final(self._ending, None, list(self._ending.previous))
         self._ending = current
-        if current.covered >= speech_end:
-            self._emit_final(current, list(current.previous))
+        if current.reading is not None and current.reading[0].speech_end == speech_end:
+            self._emit_final(current, *current.reading)
 
     def _check_timeouts(self) -> None:
         options = self.options
@@ -320,6 +359,14 @@ class StreamingPolicy:
         before = [w.text for w in utterance.committed if w.end <= utterance.buffer_start]
         prompt = (self._context + "".join(before)).strip()[-self.options.context_characters :]
         return Window(utterance.buffer_start, end, prompt, final, utterance.number)
+
+    def _final_window(self, utterance: _Utterance, speech_end: float) -> Window:
+        """The careful reading of ``utterance`` up to ``tail_pad`` after ``speech_end``."""
+        utterance.probed = speech_end
+        end = max(speech_end, min(self.now, speech_end + self.options.tail_pad))
+        window = self._window(utterance, end, final=True)
+        whole = utterance.buffer_start == utterance.origin
+        return replace(window, speech_end=speech_end, whole=whole)
 
     def _commit(self, utterance: _Utterance, window: Window, words: Sequence[Word]) -> None:
         latest = new_words(words, utterance.committed)
@@ -351,18 +398,23 @@ class StreamingPolicy:
         self._last_interim = shown
         self._outputs.append(Interim(committed, tentative))
 
-    def _finalize(self, utterance: _Utterance, window: Window, words: Sequence[Word]) -> None:
-        self._emit_final(utterance, new_words(words, utterance.committed))
-
-    def _emit_final(self, utterance: _Utterance, tail: list[Word]) -> None:
+    def _emit_final(self, utterance: _Utterance, window: Window | None, read: list[Word]) -> None:
+        """Emit ``utterance``'s final from a final ``window``'s words, or (no window) from
+        the committed words plus ``read``, the newest guess after them."""
         assert utterance.speech_end is not None
+        if window is not None and window.whole:
+            head: list[Word] = []
+        else:
+            head = utterance.committed
+            read = new_words(read, head) if window is not None else read
         limit = utterance.speech_end + self.options.endpoint_silence / 2
-        words = tuple(utterance.committed + [w for w in tail if w.start < limit])
+        words = tuple(head + [w for w in read if w.start < limit])
         if self._ending is utterance:
             self._ending = None
         self._last_interim = ((), ())
-        if words:
+        if words and self.options.utterance_context:
             self._context = (self._context + "".join(w.text for w in words))[
                 -self.options.context_characters :
             ]
+        if words:
             self._outputs.append(Final(words))
