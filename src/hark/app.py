@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import uvicorn
 
 from hark.api.rest import RestApi
+from hark.api.rpc_server import RpcServer, Tls
 from hark.auth import ApiKeys
 from hark.engine.pool import EnginePool
 from hark.engine.whisper import WhisperEngine
@@ -65,8 +66,18 @@ async def build_services(settings: Settings) -> Services:
     return Services(engine, pool, recognizer)
 
 
+def tls_of(settings: Settings) -> Tls | None:
+    """The TLS pair to serve with, or None; raises ``ValueError`` when only half is given."""
+    if settings.tls_cert is None and settings.tls_key is None:
+        return None
+    if settings.tls_cert is None or settings.tls_key is None:
+        raise ValueError("--tls-cert and --tls-key go together: give both or neither")
+    return Tls(settings.tls_cert, settings.tls_key)
+
+
 async def serve(settings: Settings) -> None:
-    """Run Hark until SIGTERM or SIGINT."""
+    """Run Hark (REST and gRPC) until SIGTERM or SIGINT, then stop both gracefully."""
+    tls = tls_of(settings)
     if settings.host not in _LOCAL_HOSTS and not settings.api_keys:
         log.warning(
             "listening on %s with no API key: anyone who can reach this port can use Hark;"
@@ -74,7 +85,8 @@ async def serve(settings: Settings) -> None:
             settings.host,
         )
     services = await build_services(settings)
-    rest = RestApi(services.recognizer, ApiKeys(settings.api_keys), settings.limits)
+    keys = ApiKeys(settings.api_keys)
+    rest = RestApi(services.recognizer, keys, settings.limits)
     server = _QuietServer(
         uvicorn.Config(
             rest.app(),
@@ -83,22 +95,37 @@ async def serve(settings: Settings) -> None:
             log_level=settings.log_level,
             lifespan="off",
             access_log=False,
+            ssl_certfile=tls.cert if tls else None,
+            ssl_keyfile=tls.key if tls else None,
+            timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
         )
     )
+    rpc = RpcServer(services.recognizer, keys, settings.limits)
+    try:
+        await rpc.start(settings.host, settings.grpc_port, tls)
+    except OSError:
+        await services.close()
+        raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     rest_task = asyncio.create_task(server.serve())
+    scheme = "https" if tls else "http"
     log.info(
-        "Hark serving model %s: REST on http://%s:%d",
+        "Hark serving model %s: REST on %s://%s:%d, gRPC%s on %s:%d",
         services.engine.info.name,
+        scheme,
         settings.host,
         settings.port,
+        " (TLS)" if tls else "",
+        settings.host,
+        settings.grpc_port,
     )
     stop_task = asyncio.create_task(stop.wait())
     await asyncio.wait({rest_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
     server.should_exit = True
+    await rpc.stop(settings.shutdown_grace_seconds)
     with contextlib.suppress(asyncio.CancelledError):
         await rest_task
     stop_task.cancel()

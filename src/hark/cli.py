@@ -50,6 +50,10 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--max-request-bytes", type=int, help="largest request payload (default 10485760)"
     )
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--tls-cert", type=Path, help="PEM certificate chain: serve REST and gRPC over TLS"
+    )
+    serve.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -87,7 +91,7 @@ def _serve(args: argparse.Namespace) -> int:
     except ModelUnavailable as error:
         print(f"hark: {error}", file=sys.stderr)
         return 1
-    except OSError as error:
+    except (OSError, ValueError) as error:
         print(f"hark: cannot start: {error}", file=sys.stderr)
         return 1
     return 0

@@ -62,6 +62,12 @@ class Settings:
     engine: EngineSettings = field(default_factory=EngineSettings)
     limits: Limits = field(default_factory=Limits)
     log_level: str = "info"
+    tls_cert: Path | None = None
+    """PEM certificate chain; with ``tls_key``, REST and gRPC serve TLS only."""
+    tls_key: Path | None = None
+    """PEM private key of ``tls_cert``."""
+    shutdown_grace_seconds: float = 30.0
+    """How long in-flight calls may run after SIGTERM/SIGINT before they are cut."""
 
 
 _ENV_PREFIX = "HARK_"
@@ -82,7 +88,7 @@ def _convert(name: str, raw: str, current: object) -> object:
         return int(raw)
     if isinstance(current, float):
         return float(raw)
-    if isinstance(current, Path) or name in {"data_dir", "download_root"}:
+    if isinstance(current, Path) or name in {"data_dir", "download_root", "tls_cert", "tls_key"}:
         return Path(raw)
     return raw
 
