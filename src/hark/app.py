@@ -22,6 +22,8 @@ import uvicorn
 from hark.api import operations
 from hark.api.rest import RestApi
 from hark.api.rest_operations import OperationRoutes
+from hark.api.rpc_plugins import GrpcOperations, GrpcStreaming
+from hark.api.rpc_server import Plugins, RpcServer, Tls
 from hark.auth import ApiKeys
 from hark.engine.pool import EnginePool
 from hark.engine.whisper import WhisperEngine
@@ -132,8 +134,18 @@ async def build_services(settings: Settings) -> Services:
     return Services(core, streaming, operations_core, jobs, store, lock)
 
 
+def tls_of(settings: Settings) -> Tls | None:
+    """The TLS pair to serve with, or None; raises ``ValueError`` when only half is given."""
+    if settings.tls_cert is None and settings.tls_key is None:
+        return None
+    if settings.tls_cert is None or settings.tls_key is None:
+        raise ValueError("--tls-cert and --tls-key go together: give both or neither")
+    return Tls(settings.tls_cert, settings.tls_key)
+
+
 async def serve(settings: Settings) -> None:
-    """Run Hark until SIGTERM or SIGINT."""
+    """Run Hark (REST and gRPC) until SIGTERM or SIGINT, then stop both gracefully."""
+    tls = tls_of(settings)
     if settings.host not in _LOCAL_HOSTS and not settings.api_keys:
         log.warning(
             "listening on %s with no API key: anyone who can reach this port can use Hark;"
@@ -152,22 +164,43 @@ async def serve(settings: Settings) -> None:
             log_level=settings.log_level,
             lifespan="off",
             access_log=False,
+            ssl_certfile=tls.cert if tls else None,
+            ssl_keyfile=tls.key if tls else None,
+            timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
         )
     )
+    long_running = GrpcOperations(services.operations)
+    plugins = Plugins(
+        long_running=long_running,
+        streaming=GrpcStreaming(services.streaming),
+        operations=long_running,
+    )
+    rpc = RpcServer(services.core.recognizer, keys, settings.limits, plugins)
+    try:
+        await rpc.start(settings.host, settings.grpc_port, tls)
+    except OSError:
+        await services.close()
+        raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     rest_task = asyncio.create_task(server.serve())
+    scheme = "https" if tls else "http"
     log.info(
-        "Hark serving model %s: REST on http://%s:%d",
+        "Hark serving model %s: REST on %s://%s:%d, gRPC%s on %s:%d",
         services.core.engine.info.name,
+        scheme,
         settings.host,
         settings.port,
+        " (TLS)" if tls else "",
+        settings.host,
+        settings.grpc_port,
     )
     stop_task = asyncio.create_task(stop.wait())
     await asyncio.wait({rest_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
     server.should_exit = True
+    await rpc.stop(settings.shutdown_grace_seconds)
     with contextlib.suppress(asyncio.CancelledError):
         await rest_task
     stop_task.cancel()

@@ -86,6 +86,10 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--http-max-bytes", type=int, help="largest audio fetched over http(s) (default 1 GiB)"
     )
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--tls-cert", type=Path, help="PEM certificate chain: serve REST and gRPC over TLS"
+    )
+    serve.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
 
 
 def _transcribe_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -180,7 +184,7 @@ def _serve(args: argparse.Namespace) -> int:
     except (ModelUnavailable, StorageUnavailable) as error:
         print(f"hark: {error}", file=sys.stderr)
         return 1
-    except OSError as error:
+    except (OSError, ValueError) as error:
         print(f"hark: cannot start: {error}", file=sys.stderr)
         return 1
     return 0

@@ -98,6 +98,12 @@ class Settings:
     jobs: JobSettings = field(default_factory=JobSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     log_level: str = "info"
+    tls_cert: Path | None = None
+    """PEM certificate chain; with ``tls_key``, REST and gRPC serve TLS only."""
+    tls_key: Path | None = None
+    """PEM private key of ``tls_cert``."""
+    shutdown_grace_seconds: float = 30.0
+    """How long in-flight calls may run after SIGTERM/SIGINT before they are cut."""
 
 
 _ENV_PREFIX = "HARK_"
@@ -122,7 +128,7 @@ def _convert(name: str, raw: str, current: object) -> object:
         return int(raw)
     if isinstance(current, float):
         return float(raw)
-    if isinstance(current, Path) or name in {"data_dir", "download_root"}:
+    if isinstance(current, Path) or name in {"data_dir", "download_root", "tls_cert", "tls_key"}:
         return Path(raw)
     return raw
 

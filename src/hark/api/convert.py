@@ -13,6 +13,8 @@ from typing import Any
 from google.cloud import speech_v1, speech_v1p1beta1
 from google.protobuf.message import Message
 
+from hark.errors import InvalidArgument, invalid_config
+from hark.settings import Limits
 from hark.speech.types import (
     Adaptation,
     Alternative,
@@ -153,3 +155,22 @@ def recognize_response(recognition: Recognition, version: ApiVersion) -> Message
 
 def nanos(seconds: float) -> int:
     return round(seconds * 1_000_000_000)
+
+
+def recognize_args(request: Any) -> tuple[RecognitionConfig, AudioSource]:
+    """The core's arguments from a ``RecognizeRequest`` of either version (config required)."""
+    if not request.HasField("config"):
+        raise invalid_config("request must contain 'config' field")
+    return config_from_proto(request.config), audio_from_proto(request.audio)
+
+
+def check_request_size(request: Message, limits: Limits) -> None:
+    """Google's refusal of a request whose payload is over ``limits.max_request_bytes``."""
+    if request.ByteSize() > limits.max_request_bytes:
+        raise request_too_large(limits)
+
+
+def request_too_large(limits: Limits) -> InvalidArgument:
+    return InvalidArgument(
+        f"Request payload size exceeds the limit: {limits.max_request_bytes} bytes."
+    )

@@ -23,11 +23,9 @@ from hark.api.status import rest_error
 from hark.auth import ApiKeys
 from hark.errors import (
     Internal,
-    InvalidArgument,
     NotFound,
     SpeechError,
     Unimplemented,
-    invalid_config,
 )
 from hark.settings import Limits
 from hark.speech.recognizer import Recognizer
@@ -69,14 +67,14 @@ class RestApi:
     async def recognize(self, request: Request) -> Response:
         version = path_version(request)
         message: Any = await self.parse(request, version.message("RecognizeRequest"))
-        recognition = await self.recognizer.recognize(*recognize_args(message))
+        recognition = await self.recognizer.recognize(*convert.recognize_args(message))
         return reply(request, convert.recognize_response(recognition, version))
 
     async def sync_recognize(self, request: Request) -> Response:
         document = legacy.v1_request(await self.parse_json(request))
         message: Any = jsonbody.parse_dict(document, convert.V1.message("RecognizeRequest"))
         self.check_size(message)
-        recognition = await self.recognizer.recognize(*recognize_args(message))
+        recognition = await self.recognizer.recognize(*convert.recognize_args(message))
         body = jsonbody.render(convert.recognize_response(recognition, convert.V1))
         return JSONResponse(legacy.legacy_response(body))
 
@@ -96,27 +94,20 @@ class RestApi:
         self.keys.check(request.query_params.get("key") or request.headers.get("x-goog-api-key"))
 
     def check_size(self, message: Message) -> None:
-        if message.ByteSize() > self.limits.max_request_bytes:
-            raise _too_large(self.limits)
+        convert.check_request_size(message, self.limits)
 
     async def _read_body(self, request: Request) -> bytes:
         cap = int(self.limits.max_request_bytes * _BODY_SLACK) + 65_536
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
-            raise _too_large(self.limits)
+            raise convert.request_too_large(self.limits)
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > cap:
-                raise _too_large(self.limits)
+                raise convert.request_too_large(self.limits)
             chunks.append(chunk)
         return b"".join(chunks)
-
-
-def _too_large(limits: Limits) -> InvalidArgument:
-    return InvalidArgument(
-        f"Request payload size exceeds the limit: {limits.max_request_bytes} bytes."
-    )
 
 
 def path_version(request: Request) -> convert.ApiVersion:
@@ -125,13 +116,6 @@ def path_version(request: Request) -> convert.ApiVersion:
         return convert.VERSIONS[request.path_params["version"]]
     except KeyError:
         raise NotFound(f"Requested entity was not found: {request.url.path}") from None
-
-
-def recognize_args(message: Any) -> tuple[Any, Any]:
-    """The core config and audio source of a Recognize or LongRunningRecognize request."""
-    if not message.HasField("config"):
-        raise invalid_config("request must contain 'config' field")
-    return convert.config_from_proto(message.config), convert.audio_from_proto(message.audio)
 
 
 def reply(request: Request, message: Message) -> Response:

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from hark.api import convert, jsonbody, legacy, operations
-from hark.api.rest import RestApi, path_version, recognize_args
+from hark.api.rest import RestApi, path_version
 from hark.errors import InvalidArgument, NotFound
 from hark.jobs import Job
 from hark.speech.longrunning import Operations
@@ -48,7 +48,7 @@ class OperationRoutes:
             request, version.message("LongRunningRecognizeRequest")
         )
         output_uri = message.output_config.gcs_uri
-        job = await self.core.submit(version.name, *recognize_args(message), output_uri)
+        job = await self.core.submit(version.name, *convert.recognize_args(message), output_uri)
         return _reply(request, job)
 
     async def submit_legacy(self, request: Request) -> Response:
@@ -56,7 +56,7 @@ class OperationRoutes:
         message_class = convert.V1.message("LongRunningRecognizeRequest")
         message: Any = jsonbody.parse_dict(document, message_class)
         self.rest.check_size(message)
-        job = await self.core.submit(operations.LEGACY, *recognize_args(message))
+        job = await self.core.submit(operations.LEGACY, *convert.recognize_args(message))
         return _reply(request, job)
 
     async def get(self, request: Request) -> Response:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import grpc
 from google.protobuf import any_pb2, json_format
 from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status as grpc_rpc_status
 
 from hark.errors import Code, SpeechError
 
@@ -75,3 +77,10 @@ def rest_error(error: SpeechError) -> tuple[int, dict[str, Any]]:
     if details:
         body["details"] = details
     return http_status, {"error": body}
+
+
+def grpc_status(error: SpeechError) -> grpc.Status:
+    """The gRPC status for ``error``: its code and message, and the full ``google.rpc.Status``
+    (with details) in the ``grpc-status-details-bin`` trailer."""
+    status: grpc.Status = grpc_rpc_status.to_status(rpc_status(error))
+    return status

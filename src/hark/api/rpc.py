@@ -1,0 +1,247 @@
+"""The gRPC transport: Google's Speech and Operations services over the core, nothing more.
+
+Services are generic handlers over the raw protobuf classes that ``google-cloud-speech`` and
+``googleapis-common-protos`` ship, so no .proto file is copied. Every method goes through one
+``Guard``: it checks the API key and turns a ``SpeechError`` into its gRPC status (with the
+``google.rpc.Status`` in ``grpc-status-details-bin``) and anything else into INTERNAL.
+
+Long-running and streaming recognition plug in as collaborators (``LongRunning``,
+``Streaming``, ``OperationStore``); until one is given the method answers UNIMPLEMENTED.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Protocol
+
+import grpc
+from google.longrunning import operations_pb2
+from google.protobuf import empty_pb2
+from google.protobuf.message import Message
+
+from hark.api import convert
+from hark.api.convert import ApiVersion
+from hark.api.status import grpc_status
+from hark.auth import ApiKeys
+from hark.errors import Internal, SpeechError, Unimplemented
+from hark.settings import Limits
+from hark.speech.recognizer import Recognizer
+
+log = logging.getLogger(__name__)
+
+Context = Any
+"""A ``grpc.aio.ServicerContext`` (grpc ships no type hints)."""
+Unary = Callable[[Any, Context], Awaitable[Message]]
+StreamStream = Callable[[AsyncIterator[Any], Context], AsyncIterator[Message]]
+
+OPERATIONS_SERVICE = "google.longrunning.Operations"
+
+
+class LongRunning(Protocol):
+    """Google's LongRunningRecognize: start a job, answer its ``Operation`` at once."""
+
+    async def long_running_recognize(
+        self, request: Any, version: ApiVersion
+    ) -> operations_pb2.Operation: ...
+
+
+class Streaming(Protocol):
+    """Google's StreamingRecognize: config first, then audio; responses as they come."""
+
+    def streaming_recognize(
+        self, requests: AsyncIterator[Any], version: ApiVersion
+    ) -> AsyncIterator[Message]: ...
+
+
+class OperationStore(Protocol):
+    """``google.longrunning.Operations`` over the jobs (one store serves v1 and v1p1beta1)."""
+
+    async def get_operation(
+        self, request: operations_pb2.GetOperationRequest
+    ) -> operations_pb2.Operation: ...
+
+    async def list_operations(
+        self, request: operations_pb2.ListOperationsRequest
+    ) -> operations_pb2.ListOperationsResponse: ...
+
+    async def delete_operation(self, request: operations_pb2.DeleteOperationRequest) -> None: ...
+
+    async def cancel_operation(self, request: operations_pb2.CancelOperationRequest) -> None: ...
+
+    async def wait_operation(
+        self, request: operations_pb2.WaitOperationRequest
+    ) -> operations_pb2.Operation: ...
+
+
+def not_yet(method: str) -> Unimplemented:
+    return Unimplemented(f"Method not implemented by this Hark server: {method}.")
+
+
+class Guard:
+    """The one wrapper around every Speech/Operations method: API key, then error mapping."""
+
+    def __init__(self, keys: ApiKeys) -> None:
+        self.keys = keys
+
+    def authorize(self, context: Context) -> None:
+        metadata = dict(context.invocation_metadata() or ())
+        key = metadata.get("x-goog-api-key")
+        self.keys.check(key if isinstance(key, str) else None)
+
+    def unary(self, method: Unary) -> Unary:
+        async def guarded(request: Any, context: Context) -> Message:
+            try:
+                self.authorize(context)
+                return await method(request, context)
+            except Exception as error:  # mapped to a status, never dropped
+                await self.abort(context, error)
+                raise  # abort always raises; this keeps type checkers informed
+
+        return guarded
+
+    def stream(self, method: StreamStream) -> StreamStream:
+        async def guarded(requests: AsyncIterator[Any], context: Context) -> AsyncIterator[Message]:
+            try:
+                self.authorize(context)
+                async for response in method(requests, context):
+                    yield response
+            except Exception as error:  # mapped to a status, never dropped
+                await self.abort(context, error)
+                raise
+
+        return guarded
+
+    @staticmethod
+    async def abort(context: Context, error: Exception) -> None:
+        """End the call with ``error``'s status; unexpected errors are logged and hidden."""
+        if isinstance(error, grpc.aio.AbortError):
+            raise error
+        if not isinstance(error, SpeechError):
+            log.exception("internal error serving gRPC call", exc_info=error)
+            error = Internal("Internal error encountered.")
+        await context.abort_with_status(grpc_status(error))
+
+
+class SpeechServicer:
+    """``google.cloud.speech.<version>.Speech``: the same core calls as the REST routes."""
+
+    def __init__(
+        self,
+        recognizer: Recognizer,
+        version: ApiVersion,
+        limits: Limits,
+        *,
+        long_running: LongRunning | None = None,
+        streaming: Streaming | None = None,
+    ) -> None:
+        self.recognizer = recognizer
+        self.version = version
+        self.limits = limits
+        self.long_running = long_running
+        self.streaming = streaming
+
+    @property
+    def service(self) -> str:
+        return f"{self.version.package}.Speech"
+
+    async def recognize(self, request: Any, context: Context) -> Message:
+        convert.check_request_size(request, self.limits)
+        recognition = await self.recognizer.recognize(*convert.recognize_args(request))
+        return convert.recognize_response(recognition, self.version)
+
+    async def long_running_recognize(self, request: Any, context: Context) -> Message:
+        if self.long_running is None:
+            raise not_yet(f"{self.service}/LongRunningRecognize")
+        convert.check_request_size(request, self.limits)
+        return await self.long_running.long_running_recognize(request, self.version)
+
+    async def streaming_recognize(
+        self, requests: AsyncIterator[Any], context: Context
+    ) -> AsyncIterator[Message]:
+        if self.streaming is None:
+            raise not_yet(f"{self.service}/StreamingRecognize")
+        async for response in self.streaming.streaming_recognize(requests, self.version):
+            yield response
+
+    def handler(self, guard: Guard) -> grpc.GenericRpcHandler:
+        message = self.version.message
+        return grpc.method_handlers_generic_handler(
+            self.service,
+            {
+                "Recognize": _unary(guard.unary(self.recognize), message("RecognizeRequest")),
+                "LongRunningRecognize": _unary(
+                    guard.unary(self.long_running_recognize),
+                    message("LongRunningRecognizeRequest"),
+                ),
+                "StreamingRecognize": grpc.stream_stream_rpc_method_handler(
+                    guard.stream(self.streaming_recognize),
+                    request_deserializer=message("StreamingRecognizeRequest").FromString,
+                    response_serializer=_serialize,
+                ),
+            },
+        )
+
+
+class OperationsServicer:
+    """``google.longrunning.Operations``, one for both API versions."""
+
+    def __init__(self, store: OperationStore | None = None) -> None:
+        self.store = store
+
+    def _store(self, method: str) -> OperationStore:
+        if self.store is None:
+            raise not_yet(f"{OPERATIONS_SERVICE}/{method}")
+        return self.store
+
+    async def get_operation(self, request: Any, context: Context) -> Message:
+        return await self._store("GetOperation").get_operation(request)
+
+    async def list_operations(self, request: Any, context: Context) -> Message:
+        return await self._store("ListOperations").list_operations(request)
+
+    async def delete_operation(self, request: Any, context: Context) -> Message:
+        await self._store("DeleteOperation").delete_operation(request)
+        return empty_pb2.Empty()
+
+    async def cancel_operation(self, request: Any, context: Context) -> Message:
+        await self._store("CancelOperation").cancel_operation(request)
+        return empty_pb2.Empty()
+
+    async def wait_operation(self, request: Any, context: Context) -> Message:
+        return await self._store("WaitOperation").wait_operation(request)
+
+    def handler(self, guard: Guard) -> grpc.GenericRpcHandler:
+        return grpc.method_handlers_generic_handler(
+            OPERATIONS_SERVICE,
+            {
+                "GetOperation": _unary(
+                    guard.unary(self.get_operation), operations_pb2.GetOperationRequest
+                ),
+                "ListOperations": _unary(
+                    guard.unary(self.list_operations), operations_pb2.ListOperationsRequest
+                ),
+                "DeleteOperation": _unary(
+                    guard.unary(self.delete_operation), operations_pb2.DeleteOperationRequest
+                ),
+                "CancelOperation": _unary(
+                    guard.unary(self.cancel_operation), operations_pb2.CancelOperationRequest
+                ),
+                "WaitOperation": _unary(
+                    guard.unary(self.wait_operation), operations_pb2.WaitOperationRequest
+                ),
+            },
+        )
+
+
+def _unary(method: Unary, request_class: type[Message]) -> grpc.RpcMethodHandler:
+    return grpc.unary_unary_rpc_method_handler(
+        method,
+        request_deserializer=request_class.FromString,
+        response_serializer=_serialize,
+    )
+
+
+def _serialize(message: Message) -> bytes:
+    data: bytes = message.SerializeToString()
+    return data
