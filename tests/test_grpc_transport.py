@@ -18,7 +18,7 @@ from google.longrunning import operations_pb2
 from hark.api.convert import ApiVersion
 from hark.api.rpc_server import Plugins, RpcServer
 from hark.auth import ApiKeys
-from hark.engine import DecodeOptions, Samples, Transcript
+from hark.engine import DecodeOptions, Progress, Samples, Transcript
 from hark.engine.fake import FakeEngine
 from hark.engine.pool import EnginePool
 from hark.errors import NotFound
@@ -34,7 +34,9 @@ AUDIO = speech_v1.RecognitionAudio(content=WAV)
 
 
 class Broken(FakeEngine):
-    def transcribe(self, samples: Samples, options: DecodeOptions) -> Transcript:
+    def transcribe(
+        self, samples: Samples, options: DecodeOptions, progress: Progress | None = None
+    ) -> Transcript:
         raise RuntimeError("secret internals")
 
 
