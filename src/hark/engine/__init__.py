@@ -7,6 +7,7 @@ seconds from the start of the samples given.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -96,6 +97,13 @@ class Engine(Protocol):
         Segment and word times lie within ``[0, duration]``; words come in time order.
         Empty samples give no segments. Raises ``ValueError`` for non-mono input.
         """
+        ...
+
+    def transcribe_batch(
+        self, batch: Sequence[Samples], options: DecodeOptions
+    ) -> list[Transcript]:
+        """``transcribe`` of each of ``batch``, in order, with shared engine calls where the
+        engine can (a batched decoder pass over clips of ≤30 s)."""
         ...
 
     def n_best(self, samples: Samples, options: DecodeOptions, count: int) -> list[Hypothesis]:
