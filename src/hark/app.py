@@ -61,7 +61,12 @@ async def build_services(settings: Settings) -> Services:
         num_workers=engine_settings.workers,
         download_root=engine_settings.download_root,
     )
-    pool = EnginePool(engine, workers=engine_settings.workers, max_queue=engine_settings.max_queue)
+    pool = EnginePool(
+        engine,
+        workers=engine_settings.workers,
+        max_queue=engine_settings.max_queue,
+        max_batch=engine_settings.max_batch,
+    )
     recognizer = Recognizer(pool, engine.info, settings.limits)
     return Services(engine, pool, recognizer)
 
