@@ -71,8 +71,15 @@ class Server:
         return self.process.returncode
 
 
-def start_server(tmp: Path, *args: str, env: dict[str, str] | None = None) -> Server:
-    """Start ``python -m hark serve`` on free ports and wait until /healthz answers."""
+def start_server(
+    tmp: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    scheme: str = "http",
+    verify: str | bool = True,
+) -> Server:
+    """Start ``python -m hark serve`` on free ports and wait until /healthz answers
+    (over ``scheme``; ``verify`` is a CA file for a server started with TLS)."""
     port, grpc_port = free_port(), free_port()
     data_dir = tmp / "data"
     log_path = tmp / f"server-{port}.log"
@@ -91,7 +98,8 @@ def start_server(tmp: Path, *args: str, env: dict[str, str] | None = None) -> Se
         if process.poll() is not None:
             pytest.fail(f"hark serve exited with {process.returncode}:\n{server.log()}")
         try:
-            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+            health = f"{scheme}://127.0.0.1:{port}/healthz"
+            if httpx.get(health, timeout=1, verify=verify).status_code == 200:
                 return server
         except httpx.HTTPError:
             pass

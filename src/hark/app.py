@@ -104,7 +104,12 @@ async def build_core(settings: Settings, fetch: Fetch | None = None) -> Core:
         num_workers=engine_settings.workers,
         download_root=engine_settings.download_root,
     )
-    pool = EnginePool(engine, workers=engine_settings.workers, max_queue=engine_settings.max_queue)
+    pool = EnginePool(
+        engine,
+        workers=engine_settings.workers,
+        max_queue=engine_settings.max_queue,
+        max_batch=engine_settings.max_batch,
+    )
     return Core(engine, pool, Recognizer(pool, engine.info, settings.limits, fetch=fetch))
 
 

@@ -39,6 +39,11 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     serve.add_argument("--workers", type=int, help="engine calls at once (default 1)")
     serve.add_argument("--max-queue", type=int, help="queued engine calls before 429 (default 64)")
     serve.add_argument(
+        "--max-batch",
+        type=int,
+        help="waiting requests (≤30 s) decoded together in one engine call (default 8; 1 = off)",
+    )
+    serve.add_argument(
         "--api-key",
         dest="api_keys",
         action="append",

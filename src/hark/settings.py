@@ -55,6 +55,8 @@ class EngineSettings:
     """Engine calls run at once."""
     max_queue: int = 64
     """Calls waiting for the engine before new ones get RESOURCE_EXHAUSTED."""
+    max_batch: int = 8
+    """Waiting transcriptions (≤30 s, same options) decoded together in one engine call."""
     download_root: Path | None = None
     """Where named models are cached; None for the Hugging Face default."""
 

@@ -7,7 +7,7 @@ seconds from the start of the samples given.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -104,6 +104,13 @@ class Engine(Protocol):
         ``progress(seconds)``, when given, is called from the engine's thread as decoding
         passes ``seconds`` into the samples.
         """
+        ...
+
+    def transcribe_batch(
+        self, batch: Sequence[Samples], options: DecodeOptions
+    ) -> list[Transcript]:
+        """``transcribe`` of each of ``batch``, in order, with shared engine calls where the
+        engine can (a batched decoder pass over clips of ≤30 s)."""
         ...
 
     def n_best(self, samples: Samples, options: DecodeOptions, count: int) -> list[Hypothesis]:

@@ -59,6 +59,7 @@ class FakeEngine:
         self.calls = 0
         self.peak_concurrency = 0
         self.closed = False
+        self.batch_sizes: list[int] = []
         self._active = 0
         self._lock = threading.Lock()
 
@@ -76,6 +77,14 @@ class FakeEngine:
         if progress is not None:
             progress(transcript.duration)
         return transcript
+
+    def transcribe_batch(
+        self, batch: Sequence[Samples], options: DecodeOptions
+    ) -> list[Transcript]:
+        """One call (one ``delay``) for the whole batch; sizes are kept in ``batch_sizes``."""
+        with self._busy():
+            self.batch_sizes.append(len(batch))
+            return [self._transcript(samples, options) for samples in batch]
 
     def n_best(self, samples: Samples, options: DecodeOptions, count: int) -> list[Hypothesis]:
         """The transcript text, then ``"<text> (alternative N)"``; confidence 0.9, 0.8, ..."""

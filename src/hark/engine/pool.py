@@ -4,13 +4,17 @@ Callers on the event loop ``await pool.transcribe(...)``; the call becomes a job
 FIFO queue; ``workers`` worker tasks take jobs in order and run them, one each, on a thread
 pool of the same size, so the event loop never blocks on the model.
 
-The queue is an explicit ``asyncio.Queue`` of jobs (not a semaphore) so that a later change
-can take several waiting jobs at once and decode them in one batched engine call.
+Batching: when a worker takes a ``transcribe`` job and the jobs right behind it in the queue
+are ``transcribe`` jobs with the same options, it takes them too (up to ``max_batch``) and runs
+them as one ``Engine.transcribe_batch`` call. Only the head of the queue is ever taken, so the
+order stays FIFO; batches form by themselves while the engine is busy, and a lone request is
+never held back waiting for company.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,10 +28,31 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class _Job:
-    """One blocking engine call and where its outcome goes."""
+    """One blocking engine call and where its outcome goes; ``samples``/``options`` are set
+    for a ``transcribe`` call, which may join others in a batch."""
 
     call: Callable[[], Any]
     future: asyncio.Future[Any]
+    samples: Samples | None = None
+    options: DecodeOptions | None = None
+
+    def joins(self, first: _Job) -> bool:
+        return (
+            self.samples is not None
+            and self.options is not None
+            and (self.options == first.options)
+        )
+
+
+class _JobQueue(asyncio.Queue[_Job]):
+    """A FIFO ``asyncio.Queue`` whose head can be looked at (extended through ``_init``, as
+    ``asyncio.LifoQueue`` is)."""
+
+    def _init(self, maxsize: int) -> None:
+        self._queue: deque[_Job] = deque()
+
+    def head(self) -> _Job | None:
+        return self._queue[0] if self._queue else None
 
 
 class EnginePool:
@@ -39,15 +64,20 @@ class EnginePool:
     CTranslate2 call cannot be interrupted).
     """
 
-    def __init__(self, engine: Engine, *, workers: int = 1, max_queue: int = 16) -> None:
+    def __init__(
+        self, engine: Engine, *, workers: int = 1, max_queue: int = 16, max_batch: int = 1
+    ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
         if max_queue < 0:
             raise ValueError("max_queue must not be negative")
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self._max_batch = max_batch
         self._engine = engine
         self._workers = workers
         self._max_queue = max_queue
-        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self._queue = _JobQueue()
         # Jobs accepted and not yet finished (waiting + running). Capacity is checked on this
         # count, not on the queue's size: a job put in the queue stays there until its worker
         # task is scheduled, so a burst within one loop tick would otherwise count the jobs
@@ -71,7 +101,11 @@ class EnginePool:
         self, samples: Samples, options: DecodeOptions, progress: Progress | None = None
     ) -> Transcript:
         """``Engine.transcribe`` on a worker thread, after the calls queued before it."""
-        return await self._run(lambda: self._engine.transcribe(samples, options, progress))
+        if progress is not None:  # a batched call reports no progress: this one runs alone
+            return await self._run(lambda: self._engine.transcribe(samples, options, progress))
+        return await self._run(
+            lambda: self._engine.transcribe(samples, options), samples=samples, options=options
+        )
 
     async def n_best(
         self, samples: Samples, options: DecodeOptions, count: int
@@ -97,7 +131,13 @@ class EnginePool:
         self._executor.shutdown(wait=True)
         self._engine.close()
 
-    async def _run(self, call: Callable[[], T]) -> T:
+    async def _run(
+        self,
+        call: Callable[[], T],
+        *,
+        samples: Samples | None = None,
+        options: DecodeOptions | None = None,
+    ) -> T:
         if self._closed:
             raise Unavailable("Hark is shutting down.")
         if self._admitted >= self._workers + self._max_queue:
@@ -105,7 +145,7 @@ class EnginePool:
                 f"Hark is at capacity: {self._max_queue} requests are queued; retry later."
             )
         self._start_workers()
-        job = _Job(call, asyncio.get_running_loop().create_future())
+        job = _Job(call, asyncio.get_running_loop().create_future(), samples, options)
         self._admitted += 1
         self._queue.put_nowait(job)
         return cast(T, await job.future)
@@ -121,19 +161,44 @@ class EnginePool:
     async def _work(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            job = await self._queue.get()
+            jobs = [await self._queue.get()]
+            while len(jobs) < self._max_batch:
+                head = self._queue.head()
+                if head is None or not head.joins(jobs[0]):
+                    break
+                jobs.append(self._queue.get_nowait())
             try:
-                if job.future.done():  # its caller gave up while it waited
-                    continue
-                try:
-                    result = await loop.run_in_executor(self._executor, job.call)
-                except Exception as exc:
-                    _settle(job, exc=exc)
-                else:
-                    _settle(job, result=result)
+                live = [job for job in jobs if not job.future.done()]  # callers still waiting
+                if len(live) == 1:
+                    await self._run_one(loop, live[0])
+                elif live:
+                    await self._run_batch(loop, live)
             finally:
-                self._admitted -= 1
-                self._queue.task_done()
+                for _ in jobs:
+                    self._admitted -= 1
+                    self._queue.task_done()
+
+    async def _run_one(self, loop: asyncio.AbstractEventLoop, job: _Job) -> None:
+        try:
+            result = await loop.run_in_executor(self._executor, job.call)
+        except Exception as exc:
+            _settle(job, exc=exc)
+        else:
+            _settle(job, result=result)
+
+    async def _run_batch(self, loop: asyncio.AbstractEventLoop, jobs: list[_Job]) -> None:
+        batch = [job.samples for job in jobs if job.samples is not None]
+        options = jobs[0].options or DecodeOptions()
+        try:
+            results = await loop.run_in_executor(
+                self._executor, self._engine.transcribe_batch, batch, options
+            )
+        except Exception as exc:
+            for job in jobs:
+                _settle(job, exc=exc)
+        else:
+            for job, result in zip(jobs, results, strict=True):
+                _settle(job, result=result)
 
 
 def _settle(job: _Job, *, result: Any = None, exc: BaseException | None = None) -> None:

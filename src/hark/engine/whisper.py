@@ -19,7 +19,7 @@ import hashlib
 import math
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ import numpy as np
 from faster_whisper import WhisperModel
 from faster_whisper.audio import pad_or_trim
 from faster_whisper.tokenizer import Tokenizer
-from faster_whisper.transcribe import get_suppressed_tokens
+from faster_whisper.transcribe import get_ctranslate2_storage, get_suppressed_tokens
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from hark.engine import (
@@ -58,6 +58,9 @@ N_BEST_MIN_RELATIVE_CONFIDENCE = 0.5
 they are truncations ("he was not an", 0.36 next to 0.76 for the full sentence), not readings."""
 
 _WINDOW_SAMPLES = WINDOW_SECONDS * SAMPLE_RATE
+# faster-whisper's defaults for attaching punctuation to words.
+_PREPEND_PUNCTUATION = "\"'“¿([{-"
+_APPEND_PUNCTUATION = "\"'.。,，!！?？:：”)]}、"
 _NON_WORD = re.compile(r"[^\w']+|_")
 
 
@@ -162,6 +165,32 @@ class WhisperEngine:
         )
         return Transcript(segments=segments, language=language, duration=duration)
 
+    def transcribe_batch(
+        self, batch: Sequence[Samples], options: DecodeOptions
+    ) -> list[Transcript]:
+        """``transcribe`` of each clip, in order; clips of ≤30 s with speech share one encoder
+        call and one beam search per language (requests decoded together).
+
+        A lone clip, a longer one or a silent one goes through ``transcribe`` unchanged. A
+        batched clip is decoded in one pass at temperature 0 (no fallback) and its word
+        timings are aligned on its own, so no clip's timings depend on another's.
+        """
+        audios = [_as_mono(samples) for samples in batch]
+        transcripts: dict[int, Transcript] = {}
+        by_language: dict[str, list[int]] = {}
+        for index, audio in enumerate(audios):
+            if 0 < audio.shape[0] <= _WINDOW_SAMPLES and _has_speech(audio):
+                by_language.setdefault(self._language(audio, options), []).append(index)
+            else:
+                transcripts[index] = self.transcribe(audio, options)
+        for language, indices in by_language.items():
+            if len(indices) == 1:
+                transcripts[indices[0]] = self.transcribe(audios[indices[0]], options)
+                continue
+            together = self._decode_together([audios[i] for i in indices], language, options)
+            transcripts.update(zip(indices, together, strict=True))
+        return [transcripts[index] for index in range(len(audios))]
+
     def n_best(self, samples: Samples, options: DecodeOptions, count: int) -> list[Hypothesis]:
         """Up to ``count`` distinct transcripts of ≤30 s of audio from one beam search.
 
@@ -219,6 +248,105 @@ class WhisperEngine:
             return str(best)
         probs = {str(code): float(p) for code, p in all_probs}
         return max(candidates, key=lambda code: probs.get(code, 0.0))
+
+    def _decode_together(
+        self, audios: list[Samples], language: str, options: DecodeOptions
+    ) -> list[Transcript]:
+        """One encoder call and one beam search for several ≤30 s clips of one language."""
+        model = self._loaded()
+        tokenizer = Tokenizer(
+            model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language
+        )
+        features = np.stack([pad_or_trim(model.feature_extractor(a)[..., :-1]) for a in audios])
+        encoded = model.model.encode(get_ctranslate2_storage(features), to_cpu=True)
+        prompt = model.get_prompt(tokenizer, [], without_timestamps=False, hotwords=options.prompt)
+        results = model.model.generate(
+            encoded,
+            [list(prompt) for _ in audios],
+            beam_size=options.beam_size,
+            length_penalty=1.0,
+            max_length=model.max_length,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])),
+        )
+        per_clip = np.asarray(encoded)
+        return [
+            self._clip_transcript(
+                audio,
+                result,
+                encoded=per_clip[i : i + 1],
+                tokenizer=tokenizer,
+                language=language,
+                options=options,
+            )
+            for i, (audio, result) in enumerate(zip(audios, results, strict=True))
+        ]
+
+    def _clip_transcript(
+        self,
+        audio: Samples,
+        result: Any,
+        *,
+        encoded: Any,
+        tokenizer: Tokenizer,
+        language: str,
+        options: DecodeOptions,
+    ) -> Transcript:
+        """Segments (split at timestamp tokens) and aligned words of one batched clip."""
+        model = self._loaded()
+        duration = audio.shape[0] / SAMPLE_RATE
+        tokens = result.sequences_ids[0]
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        size = int(math.ceil(duration) * model.frames_per_second)
+        pieces, _, _ = model._split_segments_by_timestamps(
+            tokenizer=tokenizer,
+            tokens=tokens,
+            time_offset=0.0,
+            segment_size=size,
+            segment_duration=duration,
+            seek=0,
+        )
+        # One pass sees the whole clip, so text after the last complete segment is not
+        # "continued in the next window" as faster-whisper assumes: keep it, to the clip's end.
+        consumed = sum(len(piece["tokens"]) for piece in pieces)
+        rest = [token for token in tokens[consumed:] if token < tokenizer.eot]
+        if any(token < tokenizer.timestamp_begin for token in rest):
+            start = pieces[-1]["end"] if pieces else 0.0
+            pieces.append({"start": start, "end": duration, "tokens": rest})
+        for piece in pieces:
+            piece["seek"] = 0
+        if options.word_timestamps and pieces:
+            model.add_word_timestamps(
+                [pieces],
+                tokenizer,
+                ctranslate2.StorageView.from_array(np.ascontiguousarray(encoded)),
+                size,
+                _PREPEND_PUNCTUATION,
+                _APPEND_PUNCTUATION,
+                0.0,
+            )
+        segments = tuple(
+            Segment(
+                start=_clamp(piece["start"], duration),
+                end=_clamp(piece["end"], duration),
+                text=str(tokenizer.decode(piece["tokens"])),
+                avg_logprob=float(avg_logprob),
+                no_speech_prob=float(result.no_speech_prob),
+                words=tuple(
+                    Word(
+                        start=_clamp(w["start"], duration),
+                        end=_clamp(w["end"], duration),
+                        text=str(w["word"]),
+                        probability=float(w["probability"]),
+                    )
+                    for w in piece.get("words", ())
+                ),
+            )
+            for piece in pieces
+        )
+        return Transcript(segments=segments, language=language, duration=duration)
 
     def _beam_search(self, audio: Samples, options: DecodeOptions, count: int) -> list[_Candidate]:
         """Raw beam-search hypotheses, best first, with duplicates still in."""
