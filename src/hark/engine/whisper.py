@@ -334,15 +334,7 @@ class WhisperEngine:
                 text=str(tokenizer.decode(piece["tokens"])),
                 avg_logprob=float(avg_logprob),
                 no_speech_prob=float(result.no_speech_prob),
-                words=tuple(
-                    Word(
-                        start=_clamp(w["start"], duration),
-                        end=_clamp(w["end"], duration),
-                        text=str(w["word"]),
-                        probability=float(w["probability"]),
-                    )
-                    for w in piece.get("words", ())
-                ),
+                words=_words(piece.get("words", ()), duration),
             )
             for piece in pieces
         )
@@ -487,8 +479,9 @@ def _align_words(
     return words
 
 
-def _segment(fw: Any, aligned: Any, duration: float) -> Segment:
-    words = tuple(
+def _words(aligned: Any, duration: float) -> tuple[Word, ...]:
+    """faster-whisper's word dicts as Words, clamped to the audio."""
+    return tuple(
         Word(
             start=_clamp(w["start"], duration),
             end=_clamp(w["end"], duration),
@@ -497,6 +490,10 @@ def _segment(fw: Any, aligned: Any, duration: float) -> Segment:
         )
         for w in aligned
     )
+
+
+def _segment(fw: Any, aligned: Any, duration: float) -> Segment:
+    words = _words(aligned, duration)
     return Segment(
         start=_clamp(fw.start, duration),
         end=_clamp(fw.end, duration),
