@@ -161,7 +161,7 @@ class WhisperEngine:
                     progress(float(fw.end))
             words = _align_words(model, audio, decoded, language) if options.word_timestamps else {}
         segments = tuple(
-            _segment(fw, words.get(index, ()), duration) for index, fw in enumerate(decoded)
+            _segment(fw, words.get(index), duration) for index, fw in enumerate(decoded)
         )
         return Transcript(segments=segments, language=language, duration=duration)
 
@@ -444,12 +444,13 @@ def _fingerprint(features: np.ndarray) -> bytes:
 
 def _align_words(
     model: _MemoWhisperModel, audio: Samples, decoded: list[Any], language: str
-) -> dict[int, list[dict[str, Any]]]:
+) -> dict[int, dict[str, Any]]:
     """Word timings for decoded segments: one encoder pass and one alignment per 30 s window.
 
     Segments decoded from the same window share its ``seek``; they are aligned together
     against that window, exactly as faster-whisper does, but after decoding, so the
-    alignment cannot move the decoder's position. Returns word dicts by segment index.
+    alignment cannot move the decoder's position. Returns, by segment index, the segment
+    dict faster-whisper aligned: word-based "start" and "end", and its "words".
     """
     tokenizer = Tokenizer(
         model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language
@@ -459,7 +460,7 @@ def _align_words(
     windows: dict[int, list[int]] = {}
     for index, fw in enumerate(decoded):
         windows.setdefault(fw.seek, []).append(index)
-    words: dict[int, list[dict[str, Any]]] = {}
+    words: dict[int, dict[str, Any]] = {}
     last_speech = 0.0
     for seek, indexes in windows.items():
         size = min(model.feature_extractor.nb_max_frames, content_frames - seek)
@@ -475,7 +476,7 @@ def _align_words(
             _PREPEND_PUNCTUATION, _APPEND_PUNCTUATION, last_speech,
         )  # fmt: skip
         for index, aligned in zip(indexes, group, strict=True):
-            words[index] = aligned.get("words", [])
+            words[index] = aligned
     return words
 
 
@@ -492,15 +493,17 @@ def _words(aligned: Any, duration: float) -> tuple[Word, ...]:
     )
 
 
-def _segment(fw: Any, aligned: Any, duration: float) -> Segment:
-    words = _words(aligned, duration)
+def _segment(fw: Any, aligned: dict[str, Any] | None, duration: float) -> Segment:
+    """A decoded segment; with alignment, its words and the word-based bounds faster-whisper
+    gives segments (as in the batched path)."""
+    bounds = aligned or {"start": fw.start, "end": fw.end}
     return Segment(
-        start=_clamp(fw.start, duration),
-        end=_clamp(fw.end, duration),
+        start=_clamp(bounds["start"], duration),
+        end=_clamp(bounds["end"], duration),
         text=str(fw.text),
         avg_logprob=float(fw.avg_logprob),
         no_speech_prob=float(fw.no_speech_prob),
-        words=words,
+        words=_words(bounds.get("words", ()), duration),
     )
 
 
