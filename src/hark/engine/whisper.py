@@ -133,13 +133,53 @@ class WhisperEngine:
 
         Times are clamped to ``[0, duration]``; words are in order.
         """
-        model = self._loaded()
         audio = _as_mono(samples)
+        if not _speaks(audio):
+            return _silence(audio, options)
+        return self._transcribe_speech(audio, self._language(audio, options), options, progress)
+
+    def transcribe_batch(
+        self, batch: Sequence[Samples], options: DecodeOptions
+    ) -> list[Transcript]:
+        """``transcribe`` of each clip, in order; clips of ≤30 s with speech share one encoder
+        call and one beam search per language (requests decoded together).
+
+        A lone clip, a longer one or a silent one is transcribed on its own. A batched clip
+        is decoded in one pass at temperature 0 (no fallback) and its word timings are
+        aligned on its own, so no clip's timings depend on another's.
+        """
+        audios = [_as_mono(samples) for samples in batch]
+        transcripts: dict[int, Transcript] = {}
+        by_language: dict[str, list[int]] = {}
+        for index, audio in enumerate(audios):
+            if not _speaks(audio):
+                transcripts[index] = _silence(audio, options)
+                continue
+            language = self._language(audio, options)
+            if audio.shape[0] <= _WINDOW_SAMPLES:
+                by_language.setdefault(language, []).append(index)
+            else:
+                transcripts[index] = self._transcribe_speech(audio, language, options)
+        for language, indices in by_language.items():
+            if len(indices) == 1:
+                transcripts[indices[0]] = self._transcribe_speech(
+                    audios[indices[0]], language, options
+                )
+                continue
+            together = self._decode_together([audios[i] for i in indices], language, options)
+            transcripts.update(zip(indices, together, strict=True))
+        return [transcripts[index] for index in range(len(audios))]
+
+    def _transcribe_speech(
+        self,
+        audio: Samples,
+        language: str,
+        options: DecodeOptions,
+        progress: Progress | None = None,
+    ) -> Transcript:
+        """``transcribe`` for audio known to hold speech, in a language already chosen."""
+        model = self._loaded()
         duration = audio.shape[0] / SAMPLE_RATE
-        if audio.shape[0] == 0 or not _has_speech(audio):
-            # Whisper invents words ("You", "Thank you.") for silence; the VAD is the judge.
-            return Transcript(segments=(), language=options.language or "en", duration=duration)
-        language = self._language(audio, options)
         fw_segments, _ = model.transcribe(
             audio,
             language=language,
@@ -164,32 +204,6 @@ class WhisperEngine:
             _segment(fw, words.get(index), duration) for index, fw in enumerate(decoded)
         )
         return Transcript(segments=segments, language=language, duration=duration)
-
-    def transcribe_batch(
-        self, batch: Sequence[Samples], options: DecodeOptions
-    ) -> list[Transcript]:
-        """``transcribe`` of each clip, in order; clips of ≤30 s with speech share one encoder
-        call and one beam search per language (requests decoded together).
-
-        A lone clip, a longer one or a silent one goes through ``transcribe`` unchanged. A
-        batched clip is decoded in one pass at temperature 0 (no fallback) and its word
-        timings are aligned on its own, so no clip's timings depend on another's.
-        """
-        audios = [_as_mono(samples) for samples in batch]
-        transcripts: dict[int, Transcript] = {}
-        by_language: dict[str, list[int]] = {}
-        for index, audio in enumerate(audios):
-            if 0 < audio.shape[0] <= _WINDOW_SAMPLES and _has_speech(audio):
-                by_language.setdefault(self._language(audio, options), []).append(index)
-            else:
-                transcripts[index] = self.transcribe(audio, options)
-        for language, indices in by_language.items():
-            if len(indices) == 1:
-                transcripts[indices[0]] = self.transcribe(audios[indices[0]], options)
-                continue
-            together = self._decode_together([audios[i] for i in indices], language, options)
-            transcripts.update(zip(indices, together, strict=True))
-        return [transcripts[index] for index in range(len(audios))]
 
     def n_best(self, samples: Samples, options: DecodeOptions, count: int) -> list[Hypothesis]:
         """Up to ``count`` distinct transcripts of ≤30 s of audio from one beam search.
@@ -239,8 +253,6 @@ class WhisperEngine:
         candidates = [c for c in options.candidate_languages if c in self._info.languages]
         if len(candidates) == 1:
             return candidates[0]
-        if audio.shape[0] == 0:
-            return candidates[0] if candidates else "en"
         best, _, all_probs = model.detect_language(
             audio=audio[:_WINDOW_SAMPLES], language_detection_segments=1
         )
@@ -254,9 +266,7 @@ class WhisperEngine:
     ) -> list[Transcript]:
         """One encoder call and one beam search for several ≤30 s clips of one language."""
         model = self._loaded()
-        tokenizer = Tokenizer(
-            model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language
-        )
+        tokenizer = _tokenizer(model, language)
         features = np.stack([pad_or_trim(model.feature_extractor(a)[..., :-1]) for a in audios])
         encoded = model.model.encode(get_ctranslate2_storage(features), to_cpu=True)
         prompt = model.get_prompt(tokenizer, [], without_timestamps=False, hotwords=options.prompt)
@@ -298,7 +308,7 @@ class WhisperEngine:
         model = self._loaded()
         duration = audio.shape[0] / SAMPLE_RATE
         tokens = result.sequences_ids[0]
-        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        avg_logprob = _avg_logprob(result.scores[0], len(tokens))
         size = int(math.ceil(duration) * model.frames_per_second)
         pieces, _, _ = model._split_segments_by_timestamps(
             tokenizer=tokenizer,
@@ -344,9 +354,7 @@ class WhisperEngine:
         """Raw beam-search hypotheses, best first, with duplicates still in."""
         model = self._loaded()
         language = self._language(audio, options)
-        tokenizer = Tokenizer(
-            model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language
-        )
+        tokenizer = _tokenizer(model, language)
         features = model.feature_extractor(audio)
         # The extractor pads one hop; transcribe() drops that frame too before padding to 30 s.
         encoder_output = model.encode(pad_or_trim(features[..., :-1]))
@@ -372,14 +380,8 @@ class WhisperEngine:
 
 
 def _confidence(score: float, n_tokens: int) -> float:
-    """exp(average log-probability per token), as faster-whisper recovers it.
-
-    CTranslate2's score is the cumulative log-probability (which includes the end-of-text
-    token) divided by ``n_tokens ** length_penalty``; with length_penalty 1 undo that and
-    average over the tokens plus end-of-text.
-    """
-    avg_logprob = score * n_tokens / (n_tokens + 1)
-    return min(1.0, max(0.0, math.exp(avg_logprob)))
+    """exp(average log-probability per token), as faster-whisper recovers it, in 0..1."""
+    return min(1.0, max(0.0, math.exp(_avg_logprob(score, n_tokens))))
 
 
 def _distinct(candidates: list[_Candidate]) -> list[_Candidate]:
@@ -400,10 +402,6 @@ def _distinct(candidates: list[_Candidate]) -> list[_Candidate]:
 def _normalize(text: str) -> str:
     """Lower-case words without punctuation: what makes two alternatives "the same"."""
     return " ".join(_NON_WORD.sub(" ", text.lower()).split())
-
-
-_PREPEND_PUNCTUATION = "\"'“¿([{-"
-_APPEND_PUNCTUATION = "\"'.。,，!！?？:：”)]}、"
 
 
 class _MemoWhisperModel(WhisperModel):  # type: ignore[misc]
@@ -452,9 +450,7 @@ def _align_words(
     alignment cannot move the decoder's position. Returns, by segment index, the segment
     dict faster-whisper aligned: word-based "start" and "end", and its "words".
     """
-    tokenizer = Tokenizer(
-        model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language
-    )
+    tokenizer = _tokenizer(model, language)
     features = model.feature_extractor(audio)
     content_frames = features.shape[-1] - 1
     windows: dict[int, list[int]] = {}
@@ -507,9 +503,30 @@ def _segment(fw: Any, aligned: dict[str, Any] | None, duration: float) -> Segmen
     )
 
 
-def _has_speech(audio: Samples) -> bool:
-    """True if Silero VAD (shipped with faster-whisper) finds any speech in ``audio``."""
+def _speaks(audio: Samples) -> bool:
+    """Whether ``audio`` holds speech: Whisper invents words ("You", "Thank you.") for
+    silence, so Silero VAD (shipped with faster-whisper) is the judge."""
+    if audio.shape[0] == 0:
+        return False
     return bool(get_speech_timestamps(audio, VadOptions(min_speech_duration_ms=150)))
+
+
+def _silence(audio: Samples, options: DecodeOptions) -> Transcript:
+    return Transcript(
+        segments=(), language=options.language or "en", duration=audio.shape[0] / SAMPLE_RATE
+    )
+
+
+def _tokenizer(model: WhisperModel, language: str) -> Tokenizer:
+    return Tokenizer(
+        model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language
+    )
+
+
+def _avg_logprob(score: float, n_tokens: int) -> float:
+    """Average log-probability per token, end-of-text included, from CTranslate2's score:
+    the cumulative log-probability divided by ``n_tokens ** length_penalty`` (1 here)."""
+    return score * n_tokens / (n_tokens + 1)
 
 
 def _clamp(t: float, duration: float) -> float:

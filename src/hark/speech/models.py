@@ -18,31 +18,22 @@ from hark.errors import invalid_config
 
 @dataclass(frozen=True)
 class ModelProfile:
-    """How one Google model name decodes on Whisper."""
+    """How a Google model name decodes on Whisper."""
 
-    name: str
     beam_size: int = 5
     condition_on_previous_text: bool = True
     spoken_punctuation: bool = False
     """Default of ``enableSpokenPunctuation`` (Google: on for command_and_search)."""
 
 
-_LONG = ModelProfile("latest_long")
+_FULL = ModelProfile()
 # Short utterances gain nothing from conditioning on earlier text and risk repetition loops.
-_SHORT = ModelProfile("latest_short", condition_on_previous_text=False)
+_SHORT = ModelProfile(condition_on_previous_text=False)
 
 PROFILES: dict[str, ModelProfile] = {
-    "": ModelProfile("default"),
-    "default": ModelProfile("default"),
-    "latest_long": _LONG,
-    "video": ModelProfile("video"),
-    "phone_call": ModelProfile("phone_call"),
-    "telephony": ModelProfile("telephony"),
-    "latest_short": _SHORT,
-    "telephony_short": ModelProfile("telephony_short", condition_on_previous_text=False),
-    "command_and_search": ModelProfile(
-        "command_and_search", condition_on_previous_text=False, spoken_punctuation=True
-    ),
+    **dict.fromkeys(["", "default", "latest_long", "video", "phone_call", "telephony"], _FULL),
+    **dict.fromkeys(["latest_short", "telephony_short"], _SHORT),
+    "command_and_search": ModelProfile(condition_on_previous_text=False, spoken_punctuation=True),
 }
 REFUSED_MODELS = frozenset({"medical_dictation", "medical_conversation"})
 

@@ -32,9 +32,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from hark.engine import Word
-
-FRAME_SECONDS = 512 / 16_000
-"""One voice-activity probability covers this much audio (Silero at 16 kHz)."""
+from hark.engine.vad import FRAME_SECONDS
 
 
 class SpeechEvent(Enum):
