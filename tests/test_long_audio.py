@@ -43,9 +43,10 @@ async def test_two_minutes_of_speech_with_absolute_offsets(monkeypatch: pytest.M
     plan = recognizer.plan(RecognitionConfig(language_code="en-US", enable_word_time_offsets=True))
     progress: list[float] = []
     chunks = iter_file(corpus_file(name), plan.audio, chunk_seconds=10)
-    results = await long_audio.recognize_windows(
+    recognition = await long_audio.recognize_windows(
         recognizer, long_audio.windows(chunks), plan, on_progress=progress.append
     )
+    results = recognition.results
     await pool.close()
     text = " ".join(result.alternatives[0].transcript for result in results)
     assert wer(manifest()[name]["transcript_normalized"], text) <= 0.1
@@ -54,3 +55,4 @@ async def test_two_minutes_of_speech_with_absolute_offsets(monkeypatch: pytest.M
     assert starts == sorted(starts) and words[-1].end_time <= 115.5
     assert words[-1].end_time > 100
     assert progress == sorted(progress) and progress[-1] == pytest.approx(115.485, abs=0.05)
+    assert recognition.total_billed_seconds == 116

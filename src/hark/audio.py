@@ -79,8 +79,16 @@ class DecodedAudio:
         return float(self.channels.shape[1]) / SAMPLE_RATE
 
     def mono(self) -> Samples:
-        mixed: Samples = self.channels.mean(axis=0, dtype=np.float32)
-        return self.channels[0] if self.channels.shape[0] == 1 else mixed
+        return mixdown(self.channels)
+
+
+def mixdown(channels: Array) -> Samples:
+    """(n_channels, n) samples mixed down to one channel, shape (n,)."""
+    if channels.shape[0] == 1:
+        only: Samples = channels[0]
+        return only
+    mixed: Samples = channels.mean(axis=0, dtype=np.float32)
+    return mixed
 
 
 def _bad_encoding() -> InvalidArgument:

@@ -20,7 +20,6 @@ from hark.errors import FailedPrecondition
 from hark.settings import build_settings
 from hark.speech.config import Plan
 from hark.speech.long_audio import recognize_windows, windows
-from hark.speech.recognizer import billed_seconds, new_request_id
 from hark.speech.types import Recognition, RecognitionConfig
 from hark.transcribe import Progress, Transcriber
 
@@ -59,19 +58,11 @@ async def _transcribe(
 ) -> tuple[dict[str, Any], Recognition]:
     total = await asyncio.to_thread(media.duration, path)
     chunks = media.iter_any(path, _CHUNK_SECONDS)
-    decoded = [0.0]  # seconds of audio recognised so far
-
-    def seconds_done(seconds: float) -> None:
-        decoded[0] = seconds
-        progress(seconds / total if total else 0.0)
-
-    found = await recognize_windows(
-        core.recognizer, windows(chunks), plan, on_progress=seconds_done
-    )
-    recognition = Recognition(
-        results=tuple(found),
-        total_billed_seconds=billed_seconds(decoded[0], plan),
-        request_id=new_request_id(),
+    recognition = await recognize_windows(
+        core.recognizer,
+        windows(chunks),
+        plan,
+        on_progress=lambda seconds: progress(seconds / total if total else 0.0),
     )
     response = convert.recognize_response(recognition, convert.V1)
     return jsonbody.render(response), recognition

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 import av
 import numpy as np
 
-from hark.audio import Array
+from hark.audio import Array, mixdown
 from hark.engine import SAMPLE_RATE
 from hark.errors import InvalidArgument
 
@@ -107,7 +107,7 @@ def _take(pending: list[Array], size: int) -> tuple[Array, list[Array], int]:
 def mono(chunks: Iterable[Array]) -> Iterator[Array]:
     """Each (n_channels, n) chunk mixed down to one channel, shape (1, n)."""
     for chunk in chunks:
-        yield chunk if chunk.shape[0] == 1 else chunk.mean(axis=0, keepdims=True)
+        yield mixdown(chunk)[None, :]
 
 
 def encode(chunks: Iterable[Array], codec: str) -> bytes:

@@ -20,11 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from hark.audio import DecodedAudio
 from hark.engine import SAMPLE_RATE
 from hark.speech.config import Plan
-from hark.speech.recognizer import Recognizer
-from hark.speech.types import Result
+from hark.speech.recognizer import Recognizer, billed_seconds, new_request_id
+from hark.speech.types import Recognition, Result
 
 WINDOW_SECONDS = 120.0
 """Longest window: memory per job stays under ~8 MB of samples per channel."""
@@ -65,9 +64,9 @@ def windows(chunks: Iterable[Channels]) -> Iterator[Window]:
 
 def _quietest_cut(window: Channels) -> int:
     """Sample index of the quietest frame in the window's last ``SEARCH_SECONDS``."""
-    mono = window.mean(axis=0)
-    start = max(0, mono.shape[0] - int(SEARCH_SECONDS * SAMPLE_RATE))
-    tail = mono[start : start + (mono.shape[0] - start) // _FRAME * _FRAME]
+    start = max(0, window.shape[1] - int(SEARCH_SECONDS * SAMPLE_RATE))
+    usable = (window.shape[1] - start) // _FRAME * _FRAME
+    tail = window[:, start : start + usable].mean(axis=0)
     energy = np.square(tail).reshape(-1, _FRAME).mean(axis=1)
     # Cut in the middle of the longest run of the quietest frames: the heart of the pause.
     quiet = energy <= energy.min() * 1.5 + 1e-10
@@ -90,14 +89,14 @@ async def _recognize_window(
     recognizer: Recognizer,
     window: Window,
     plan: Plan,
-    encoding: str,
     on_progress: Callable[[float], object] | None,
 ) -> list[Result]:
     """One window's results, reporting progress inside it every ``PROGRESS_INTERVAL``."""
-    decoded = DecodedAudio(window.channels, encoding, SAMPLE_RATE)
     reached = [window.offset]
     work = asyncio.create_task(
-        recognizer.recognize_samples(decoded, plan, offset=window.offset, progress=reached.append)
+        recognizer.recognize_samples(
+            window.channels, plan, offset=window.offset, progress=reached.append
+        )
     )
     try:
         while not work.done():
@@ -120,20 +119,25 @@ async def recognize_windows(
     source: Iterable[Window],
     plan: Plan,
     *,
-    encoding: str = "",
     on_progress: Callable[[float], object] | None = None,
-) -> list[Result]:
-    """Results for every window, in absolute time; ``on_progress(seconds_done)`` after each.
+) -> Recognition:
+    """The recognition of all windows, in absolute time, billed for their whole length.
 
-    ``on_progress`` may be a coroutine function (it is awaited), and may raise to stop the
-    work between windows.
+    ``on_progress(seconds_done)`` is called every ``PROGRESS_INTERVAL`` and after each window;
+    it may be a coroutine function (it is awaited), and may raise to stop the work.
     """
     found: list[Result] = []
+    duration = 0.0
     pending = iter(source)
     # Decoding the next window blocks (PyAV), so it runs off the event loop.
     while (window := await asyncio.to_thread(next, pending, None)) is not None:
-        found += await _recognize_window(recognizer, window, plan, encoding, on_progress)
+        found += await _recognize_window(recognizer, window, plan, on_progress)
+        duration = window.end
         if on_progress is not None:
-            await _report(on_progress, window.end)
+            await _report(on_progress, duration)
     # Per-channel results come window by window; clients expect each channel in time order.
-    return sorted(found, key=lambda result: result.channel_tag)
+    return Recognition(
+        results=tuple(sorted(found, key=lambda result: result.channel_tag)),
+        total_billed_seconds=billed_seconds(duration, plan),
+        request_id=new_request_id(),
+    )

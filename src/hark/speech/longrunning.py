@@ -30,7 +30,7 @@ from hark.jobs import Job, JobError, JobQueue, JobState, JobStore, Page
 from hark.settings import Limits
 from hark.speech import long_audio
 from hark.speech.config import Plan
-from hark.speech.recognizer import Recognizer, billed_seconds, new_request_id
+from hark.speech.recognizer import Recognizer
 from hark.speech.types import AudioSource, Recognition, RecognitionConfig
 from hark.storage import AudioStorage
 
@@ -162,18 +162,12 @@ class Operations:
                 )
             progress = _Progress(self.store, job.name, duration)
             chunks = audio.iter_file(path, request_plan.audio, CHUNK_SECONDS)
-            found = await long_audio.recognize_windows(
+            recognition = await long_audio.recognize_windows(
                 self.recognizer,
                 long_audio.windows(chunks),
                 request_plan,
-                encoding=request_plan.audio.encoding,
                 on_progress=progress.update,
             )
-        recognition = Recognition(
-            results=tuple(found),
-            total_billed_seconds=billed_seconds(progress.seconds, request_plan),
-            request_id=new_request_id(),
-        )
         if job.output_uri:
             await self.storage.write(job.output_uri, self.render_output(job, recognition))
         return recognition
@@ -208,11 +202,9 @@ class _Progress:
         self.store = store
         self.name = name
         self.duration = duration
-        self.seconds = 0.0
         self._written = 0.0
 
     async def update(self, seconds: float) -> None:
-        self.seconds = seconds
         if time.monotonic() - self._written < PROGRESS_SECONDS:
             return
         self._written = time.monotonic()

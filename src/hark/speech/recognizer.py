@@ -81,7 +81,7 @@ class Recognizer:
         decoded = await asyncio.to_thread(audio.decode, content, request_plan.audio)
         if decoded.duration > self.limits.sync_max_seconds:
             raise InvalidArgument(SYNC_TOO_LONG)
-        found = await self.recognize_samples(decoded, request_plan)
+        found = await self.recognize_samples(decoded.channels, request_plan)
         return Recognition(
             results=tuple(found),
             total_billed_seconds=billed_seconds(decoded.duration, request_plan),
@@ -102,22 +102,24 @@ class Recognizer:
 
     async def recognize_samples(
         self,
-        decoded: audio.DecodedAudio,
+        channels: audio.Array,
         request_plan: Plan,
         *,
         offset: float = 0.0,
         progress: Progress | None = None,
     ) -> list[Result]:
-        """Results for decoded audio: per channel when asked, else for the mixdown.
+        """Results for decoded (n_channels, n) samples: per channel when asked, else for the
+        mixdown.
 
         ``progress(seconds)`` is called on the event loop as the engine moves through the
         audio, in absolute seconds (``offset`` plus the share of the work done).
         """
         separate = request_plan.separate_channels
-        channels = list(decoded.channels) if separate else [decoded.mono()]
+        duration = channels.shape[1] / SAMPLE_RATE
+        passes = list(channels) if separate else [audio.mixdown(channels)]
         found: list[Result] = []
-        for index, channel in enumerate(channels):
-            share = _share_of_progress(progress, offset, decoded.duration, index, len(channels))
+        for index, channel in enumerate(passes):
+            share = _share_of_progress(progress, offset, duration, index, len(passes))
             found += await self.recognize_channel(
                 channel,
                 request_plan,

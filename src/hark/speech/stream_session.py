@@ -218,11 +218,11 @@ class _Session:
         self._publish()
 
     def _decode_chunk(self, data: bytes) -> tuple[Samples, list[float]]:
-        samples = _mono(self.decoder.feed(data))
+        samples = audio.mixdown(self.decoder.feed(data))
         return samples, self.vad.feed(samples)
 
     def _decode_tail(self) -> tuple[Samples, list[float]]:
-        samples = _mono(self.decoder.close())
+        samples = audio.mixdown(self.decoder.close())
         pad = np.zeros(512, dtype=np.float32)  # completes the VAD's last partial frame
         return samples, self.vad.feed(np.concatenate([samples, pad]))
 
@@ -348,10 +348,3 @@ class _Session:
 
     def _language_code(self) -> str:
         return self.plan.language_tags.get(self._language(), self.plan.config.language_code.lower())
-
-
-def _mono(channels: audio.Array) -> Samples:
-    if channels.shape[1] == 0:
-        return np.zeros(0, dtype=np.float32)
-    mono: Samples = channels.mean(axis=0, dtype=np.float32)
-    return mono
