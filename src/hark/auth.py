@@ -18,10 +18,6 @@ class ApiKeys:
     def __init__(self, keys: Sequence[str]) -> None:
         self._keys = tuple(keys)
 
-    @property
-    def required(self) -> bool:
-        return bool(self._keys)
-
     def check(self, presented: str | None) -> None:
         """Raise Google's error for a missing (403) or wrong (400) key."""
         if not self._keys:

@@ -132,6 +132,13 @@ class Unauthenticated(SpeechError):
     code = Code.UNAUTHENTICATED
 
 
+SYNC_TOO_LONG = (
+    "Sync input too long. For audio longer than 1 min use LongRunningRecognize"
+    " with a 'uri' parameter."
+)
+"""Google's text for Recognize audio over about a minute (by duration or by size)."""
+
+
 def invalid_config(reason: str, *, field: str = "") -> InvalidArgument:
     """Google's wording for a bad RecognitionConfig: ``Invalid recognition 'config': <reason>.``"""
     violations = (FieldViolation(f"config.{field}", reason),) if field else ()

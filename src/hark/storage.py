@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from hark.errors import InvalidArgument, NotFound, SpeechError, Unavailable
+from hark.errors import SYNC_TOO_LONG, InvalidArgument, NotFound, SpeechError, Unavailable
 from hark.settings import StorageSettings
 
 INVALID = "Request contains an invalid argument."
@@ -108,10 +108,7 @@ class AudioStorage:
         await self.check(uri)
         async with self.open(uri) as path:
             if path.stat().st_size > _SYNC_MAX_BYTES:
-                raise InvalidArgument(
-                    "Sync input too long. For audio longer than 1 min use LongRunningRecognize"
-                    " with a 'uri' parameter."
-                )
+                raise InvalidArgument(SYNC_TOO_LONG)
             return await asyncio.to_thread(path.read_bytes)
 
     async def write(self, uri: str, data: bytes) -> None:

@@ -27,7 +27,6 @@ from hark.errors import SpeechError
 from hark.speech.types import Phrase, Recognition, RecognitionConfig
 
 _TIMED = frozenset({"json", "srt", "vtt", "words"})
-_WINDOW_CHUNK_SECONDS = 30.0
 
 
 @dataclass(frozen=True)

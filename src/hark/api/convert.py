@@ -13,7 +13,7 @@ from typing import Any
 from google.cloud import speech_v1, speech_v1p1beta1
 from google.protobuf.message import Message
 
-from hark.errors import InvalidArgument, invalid_config
+from hark.errors import InvalidArgument, NotFound, invalid_config
 from hark.settings import Limits
 from hark.speech.types import (
     Adaptation,
@@ -48,6 +48,19 @@ class ApiVersion:
 V1 = ApiVersion("v1", speech_v1)
 V1P1BETA1 = ApiVersion("v1p1beta1", speech_v1p1beta1)
 VERSIONS = {version.name: version for version in (V1, V1P1BETA1)}
+
+
+def not_found(path: str) -> NotFound:
+    """Google's answer for a path it does not serve."""
+    return NotFound(f"Requested entity was not found: {path}")
+
+
+def version_named(name: str, path: str) -> ApiVersion:
+    """The API version ``name`` (v1 or v1p1beta1) from a request ``path``; NOT_FOUND if other."""
+    try:
+        return VERSIONS[name]
+    except KeyError:
+        raise not_found(path) from None
 
 
 def config_from_proto(config: Any) -> RecognitionConfig:
@@ -147,10 +160,15 @@ def fill_alternative(message: Any, alternative: Alternative) -> None:
 def recognize_response(recognition: Recognition, version: ApiVersion) -> Message:
     """Google's ``RecognizeResponse`` for a core Recognition."""
     response: Any = version.message("RecognizeResponse")()
-    fill_results(response.results, recognition.results)
-    response.total_billed_time.seconds = recognition.total_billed_seconds
-    response.request_id = recognition.request_id
+    fill_recognition(response, recognition)
     return response  # type: ignore[no-any-return]
+
+
+def fill_recognition(message: Any, recognition: Recognition) -> None:
+    """Results, billed time and request id into a Recognize or LongRunningRecognize response."""
+    fill_results(message.results, recognition.results)
+    message.total_billed_time.seconds = recognition.total_billed_seconds
+    message.request_id = recognition.request_id
 
 
 def nanos(seconds: float) -> int:

@@ -42,9 +42,7 @@ def operation(job: Job) -> operations_pb2.Operation:
 def response(job: Job, recognition: Recognition) -> Message:
     """The ``LongRunningRecognizeResponse`` of a finished job."""
     message: Any = version_of(job).message("LongRunningRecognizeResponse")()
-    convert.fill_results(message.results, recognition.results)
-    message.total_billed_time.seconds = recognition.total_billed_seconds
-    message.request_id = recognition.request_id
+    convert.fill_recognition(message, recognition)
     if job.output_uri:
         message.output_config.gcs_uri = job.output_uri
     return message  # type: ignore[no-any-return]

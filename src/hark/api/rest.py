@@ -23,7 +23,6 @@ from hark.api.status import rest_error
 from hark.auth import ApiKeys
 from hark.errors import (
     Internal,
-    NotFound,
     SpeechError,
     Unimplemented,
 )
@@ -71,9 +70,7 @@ class RestApi:
         return reply(request, convert.recognize_response(recognition, version))
 
     async def sync_recognize(self, request: Request) -> Response:
-        document = legacy.v1_request(await self.parse_json(request))
-        message: Any = jsonbody.parse_dict(document, convert.V1.message("RecognizeRequest"))
-        self.check_size(message)
+        message: Any = await self.parse_legacy(request, "RecognizeRequest")
         recognition = await self.recognizer.recognize(*convert.recognize_args(message))
         body = jsonbody.render(convert.recognize_response(recognition, convert.V1))
         return JSONResponse(legacy.legacy_response(body))
@@ -81,6 +78,13 @@ class RestApi:
     async def parse(self, request: Request, message_class: type[Message]) -> Message:
         """Authorize, read and parse a request body into ``message_class``."""
         message = jsonbody.parse_dict(await self.parse_json(request), message_class)
+        self.check_size(message)
+        return message
+
+    async def parse_legacy(self, request: Request, type_name: str) -> Message:
+        """A v1beta1 body, translated by ``legacy``, as the v1 message ``type_name``."""
+        document = legacy.v1_request(await self.parse_json(request))
+        message = jsonbody.parse_dict(document, convert.V1.message(type_name))
         self.check_size(message)
         return message
 
@@ -112,10 +116,7 @@ class RestApi:
 
 def path_version(request: Request) -> convert.ApiVersion:
     """The API version named by the path (v1 or v1p1beta1); NOT_FOUND for any other."""
-    try:
-        return convert.VERSIONS[request.path_params["version"]]
-    except KeyError:
-        raise NotFound(f"Requested entity was not found: {request.url.path}") from None
+    return convert.version_named(request.path_params["version"], request.url.path)
 
 
 def reply(request: Request, message: Message) -> Response:
@@ -138,7 +139,7 @@ async def _http_error(request: Request, error: Exception) -> Response:
         return error_response(
             Unimplemented(f"Method not allowed: {request.method} {request.url.path}")
         )
-    return error_response(NotFound(f"Requested entity was not found: {request.url.path}"))
+    return error_response(convert.not_found(request.url.path))
 
 
 async def _internal_error(request: Request, error: Exception) -> Response:

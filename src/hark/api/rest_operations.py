@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hark.api import convert, jsonbody, legacy, operations
+from hark.api import convert, jsonbody, operations
 from hark.api.rest import RestApi, path_version
-from hark.errors import InvalidArgument, NotFound
+from hark.errors import InvalidArgument
 from hark.jobs import Job
 from hark.speech.longrunning import Operations
 
@@ -52,10 +52,7 @@ class OperationRoutes:
         return _reply(request, job)
 
     async def submit_legacy(self, request: Request) -> Response:
-        document = legacy.v1_request(await self.rest.parse_json(request))
-        message_class = convert.V1.message("LongRunningRecognizeRequest")
-        message: Any = jsonbody.parse_dict(document, message_class)
-        self.rest.check_size(message)
+        message: Any = await self.rest.parse_legacy(request, "LongRunningRecognizeRequest")
         job = await self.core.submit(operations.LEGACY, *convert.recognize_args(message))
         return _reply(request, job)
 
@@ -89,7 +86,7 @@ class OperationRoutes:
         """The path's API version, after the API key check."""
         version: str = request.path_params["version"]
         if version not in _OPERATION_VERSIONS:
-            raise NotFound(f"Requested entity was not found: {request.url.path}")
+            raise convert.not_found(request.url.path)
         self.rest.authorize(request)
         return version
 

@@ -79,8 +79,8 @@ class SqliteJobStore:
 
     async def get(self, name: str) -> Job | None:
         sql = f"SELECT {_COLUMNS} FROM jobs WHERE name = ?"
-        row = await self._run(lambda db: db.execute(sql, (name,)).fetchone())
-        return None if row is None else _job(row)
+        # Rows become jobs on the database thread: a stored result can be large.
+        return await self._run(lambda db: _maybe_job(db.execute(sql, (name,)).fetchone()))
 
     async def content(self, name: str) -> bytes | None:
         sql = "SELECT content FROM jobs WHERE name = ?"
@@ -100,11 +100,15 @@ class SqliteJobStore:
             sql += f" AND state {'NOT IN' if done else 'IN'} {_OPEN}"
         sql += " ORDER BY seq LIMIT ?"
         args.append(page_size + 1)
-        rows = await self._run(lambda db: db.execute(sql, args).fetchall())
-        more = len(rows) > page_size
-        rows = rows[:page_size]
-        token = _token_for_seq(rows[-1][0]) if more else ""
-        return Page(tuple(_job(row[1:]) for row in rows), token)
+
+        def page(db: sqlite3.Connection) -> Page:
+            rows = db.execute(sql, args).fetchall()
+            more = len(rows) > page_size
+            rows = rows[:page_size]
+            token = _token_for_seq(rows[-1][0]) if more else ""
+            return Page(tuple(_job(row[1:]) for row in rows), token)
+
+        return await self._run(page)
 
     async def count_queued(self) -> int:
         sql = "SELECT count(*) FROM jobs WHERE state = 'queued'"
@@ -118,12 +122,11 @@ class SqliteJobStore:
             f" AND state = 'queued' RETURNING {_COLUMNS}"
         )
 
-        def claim(db: sqlite3.Connection) -> Any:
+        def claim(db: sqlite3.Connection) -> Job | None:
             with db:
-                return db.execute(sql, (now,)).fetchone()
+                return _maybe_job(db.execute(sql, (now,)).fetchone())
 
-        row = await self._run(claim)
-        return None if row is None else _job(row)
+        return await self._run(claim)
 
     async def progress(self, name: str, percent: int, now: float) -> bool:
         sql = (
@@ -184,6 +187,10 @@ def _write(db: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> int:
     """Run one statement in its own transaction; the number of rows it changed."""
     with db:
         return db.execute(sql, args).rowcount
+
+
+def _maybe_job(row: Any) -> Job | None:
+    return None if row is None else _job(row)
 
 
 def _job(row: Any) -> Job:

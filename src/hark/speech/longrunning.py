@@ -30,7 +30,7 @@ from hark.jobs import Job, JobError, JobQueue, JobState, JobStore, Page
 from hark.settings import Limits
 from hark.speech import long_audio
 from hark.speech.config import Plan
-from hark.speech.recognizer import Recognizer
+from hark.speech.recognizer import Recognizer, check_source
 from hark.speech.types import AudioSource, Recognition, RecognitionConfig
 from hark.storage import AudioStorage
 
@@ -76,14 +76,11 @@ class Operations:
     ) -> Job:
         """Accept a LongRunningRecognize request, or raise what Google raises at once."""
         request_plan = self.recognizer.plan(config)
-        if source.content is not None and source.uri:
-            raise InvalidArgument("RecognitionAudio must set exactly one of 'content' or 'uri'.")
-        if source.uri:
-            await self.storage.check(source.uri)
-        elif not source.content:
-            raise InvalidArgument("RecognitionAudio not set.")
-        else:
+        check_source(source)
+        if source.content:
             await self._check_inline(source.content, request_plan)
+        else:
+            await self.storage.check(source.uri)
         if output_uri:
             await self.storage.check_output(output_uri)
         now = time.time()

@@ -24,7 +24,7 @@ from hark.engine import (
     Samples,
     Transcript,
 )
-from hark.errors import InvalidArgument
+from hark.errors import SYNC_TOO_LONG, InvalidArgument
 from hark.settings import Limits
 from hark.speech import results, text
 from hark.speech.config import Plan, plan
@@ -32,11 +32,6 @@ from hark.speech.types import Alternative, AudioSource, Recognition, Recognition
 
 N_BEST_MAX_SECONDS = 30.0
 """n-best lists come from one decoder pass, which sees at most 30 s of audio."""
-
-SYNC_TOO_LONG = (
-    "Sync input too long. For audio longer than 1 min use LongRunningRecognize"
-    " with a 'uri' parameter."
-)
 
 
 class EngineCalls(Protocol):
@@ -90,15 +85,12 @@ class Recognizer:
 
     async def read(self, source: AudioSource) -> bytes:
         """The audio bytes of a request: inline content, or what its URI points at."""
-        if source.content is not None and source.uri:
-            raise InvalidArgument("RecognitionAudio must set exactly one of 'content' or 'uri'.")
-        if source.uri:
-            if self._fetch is None:
-                raise InvalidArgument("Request contains an invalid argument.")
-            return await self._fetch(source.uri)
-        if not source.content:
-            raise InvalidArgument("RecognitionAudio not set.")
-        return source.content
+        check_source(source)
+        if source.content:
+            return source.content
+        if self._fetch is None:
+            raise InvalidArgument("Request contains an invalid argument.")
+        return await self._fetch(source.uri)
 
     async def recognize_samples(
         self,
@@ -180,6 +172,14 @@ class Recognizer:
                 seen.add(_comparable(transcript))
                 more.append(Alternative(transcript, round(hypothesis.confidence, 4)))
         return more[: request_plan.alternatives - 1]
+
+
+def check_source(source: AudioSource) -> None:
+    """Google's rule for ``RecognitionAudio``: exactly one of ``content`` and ``uri``."""
+    if source.content is not None and source.uri:
+        raise InvalidArgument("RecognitionAudio must set exactly one of 'content' or 'uri'.")
+    if not source.content and not source.uri:
+        raise InvalidArgument("RecognitionAudio not set.")
 
 
 def _share_of_progress(

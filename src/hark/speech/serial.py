@@ -9,6 +9,7 @@ nested dataclasses, scalars), so a field added to ``types.py`` is stored without
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import types
 import typing
@@ -37,6 +38,13 @@ def _build(kind: Any, value: Any) -> Any:
         item = typing.get_args(kind)[0]
         return tuple(_build(item, element) for element in value)
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
-        hints = typing.get_type_hints(kind)
+        hints = _hints(kind)
         return kind(**{name: _build(hints[name], field) for name, field in value.items()})
     return value
+
+
+@functools.cache
+def _hints(kind: type) -> dict[str, Any]:
+    """A dataclass's field types; resolving them is slow, and a result holds a dataclass
+    per word (40k words took 1.19 s uncached, 0.19 s cached)."""
+    return typing.get_type_hints(kind)

@@ -27,7 +27,7 @@ from hark.api import convert, jsonbody
 from hark.api.status import rest_error
 from hark.api.streaming import streaming_recognize
 from hark.auth import ApiKeys
-from hark.errors import Cancelled, Internal, NotFound, SpeechError
+from hark.errors import Cancelled, Internal, SpeechError
 from hark.speech.stream_session import StreamingRecognizer
 
 log = logging.getLogger(__name__)
@@ -48,9 +48,7 @@ class StreamingSocket:
     async def serve(self, socket: WebSocket) -> None:
         await socket.accept()
         try:
-            version = convert.VERSIONS.get(socket.path_params["version"])
-            if version is None:
-                raise NotFound(f"Requested entity was not found: {socket.url.path}")
+            version = convert.version_named(socket.path_params["version"], socket.url.path)
             self.keys.check(socket.query_params.get("key"))
             requests = _requests(socket, version)
             async for response in streaming_recognize(self.streaming, requests, version):
