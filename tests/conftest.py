@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -16,6 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
+from wer import normalize
+
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("HARK_CORPUS", REPO.parent / "shared" / "corpus"))
 
@@ -27,9 +30,19 @@ def corpus_file(name: str) -> Path:
     return path
 
 
+@functools.cache
 def manifest() -> dict[str, dict[str, Any]]:
-    with open(CORPUS / "manifest.jsonl", encoding="utf-8") as lines:
+    """The corpus manifest, by file name."""
+    with open(corpus_file("manifest.jsonl"), encoding="utf-8") as lines:
         return {entry["file"]: entry for entry in map(json.loads, lines)}
+
+
+def reference(name: str, channel: int | None = None) -> str:
+    """The normalised reference transcript of a corpus file (or of one of its channels)."""
+    entry = manifest()[name]
+    if channel is None:
+        return str(entry["transcript_normalized"])
+    return normalize(entry["channel_transcripts"][channel])
 
 
 def free_port() -> int:

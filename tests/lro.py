@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import Server, corpus_file, manifest
+from conftest import Server, corpus_file
 
 BUCKET = "test-bucket"
 
@@ -41,7 +41,3 @@ def poll(server: Server, name: str, timeout: float = 180, **params: str) -> dict
 def transcript(operation: dict[str, Any]) -> str:
     results = operation["response"].get("results", [])
     return " ".join(result["alternatives"][0]["transcript"] for result in results)
-
-
-def reference(name: str) -> str:
-    return str(manifest()[name]["transcript_normalized"])

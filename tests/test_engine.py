@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import time
 from collections.abc import Iterator, Sequence
 from functools import cache
@@ -19,9 +17,8 @@ from hark.engine.loading import ModelUnavailable, resolve_model
 from hark.engine.pool import EnginePool
 from hark.errors import ResourceExhausted, Unavailable
 
+from conftest import corpus_file, reference
 from wer import normalize, wer
-
-CORPUS = Path(os.environ.get("HARK_CORPUS", "/work/shared/corpus"))
 
 # tiny.en misreads "ill-disposed" here as "old-sposed"; the phrase as a prompt fixes it.
 HOTWORD_FILE = "en_librivox_sense_and_sensibility_0880.wav"
@@ -29,24 +26,11 @@ HOTWORD_PHRASE = "ill disposed"
 
 
 @cache
-def _manifest() -> dict[str, dict[str, object]]:
-    with (CORPUS / "manifest.jsonl").open(encoding="utf-8") as lines:
-        return {entry["file"]: entry for entry in map(json.loads, lines)}
-
-
-def reference(name: str) -> str:
-    return str(_manifest()[name]["transcript_normalized"])
-
-
-@cache
 def corpus_audio(name: str) -> Samples:
     """16 kHz mono float32 samples of a corpus file (decoded in place, never copied)."""
     from faster_whisper import decode_audio
 
-    path = CORPUS / name
-    if not path.exists():
-        pytest.skip(f"corpus file {name} not available")
-    samples: Samples = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
+    samples: Samples = decode_audio(str(corpus_file(name)), sampling_rate=SAMPLE_RATE)
     return samples
 
 

@@ -14,7 +14,7 @@ from google.api_core import exceptions
 from google.cloud import speech_v1, speech_v1p1beta1
 
 from audio_samples import encode
-from conftest import Server, corpus_file, manifest
+from conftest import Server, corpus_file, reference
 from wer import wer
 
 pytestmark = pytest.mark.slow
@@ -29,10 +29,6 @@ def client(module: ModuleType, server: Server) -> Any:
     return module.SpeechClient(
         transport=transport(channel=grpc.insecure_channel(server.grpc_target))
     )
-
-
-def reference(name: str) -> str:
-    return str(manifest()[name]["transcript_normalized"])
 
 
 @VERSIONS

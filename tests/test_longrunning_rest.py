@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import Server, corpus_file, start_server
-from lro import BUCKET, poll, put, reference, submit, transcript
+from conftest import Server, corpus_file, reference, start_server
+from lro import BUCKET, poll, put, submit, transcript
 from wer import wer
 
 pytestmark = pytest.mark.slow

@@ -68,7 +68,7 @@ async def test_a_batch_failure_reaches_every_caller() -> None:
         *(pool.transcribe(clip(1), DecodeOptions()) for _ in range(3)), return_exceptions=True
     )
     assert (await first).segments
-    assert all(isinstance(o, RuntimeError) for o in outcomes)
+    assert all(isinstance(o, RuntimeError) and str(o) == "boom" for o in outcomes)
     await pool.close()
 
 

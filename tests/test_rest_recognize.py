@@ -8,12 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import Server, corpus_file, manifest
+from conftest import Server, corpus_file, reference
 from wer import normalize, wer
 
 pytestmark = pytest.mark.slow
-
-MANIFEST = manifest()
 
 
 def recognize(
@@ -27,13 +25,6 @@ def transcript(response: httpx.Response) -> str:
     assert response.status_code == 200, response.text
     results = response.json().get("results", [])
     return " ".join(result["alternatives"][0]["transcript"] for result in results)
-
-
-def reference(name: str, channel: int | None = None) -> str:
-    entry = MANIFEST[name]
-    if channel is not None:
-        return normalize(entry["channel_transcripts"][channel])
-    return str(entry["transcript_normalized"])
 
 
 @pytest.mark.parametrize(
@@ -262,7 +253,7 @@ def test_profanity_filter_masks_transcripts_and_words(server: Server) -> None:
     assert "h***" in words
 
 
-def test_transcript_normalization_and_spoken_punctuation(server: Server) -> None:
+def test_transcript_normalization(server: Server) -> None:
     name = "en_cmu_cards_001.wav"
     config = {
         "languageCode": "en-US",

@@ -11,11 +11,10 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from audio_samples import encode
-from conftest import Server, corpus_file, free_port, manifest, start_server
+from conftest import Server, corpus_file, free_port, reference, start_server
 from wer import wer
 
 pytestmark = pytest.mark.slow
@@ -36,10 +35,6 @@ def hark(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess
         timeout=timeout,
         env=os.environ.copy(),
     )
-
-
-def reference(name: str) -> str:
-    return str(manifest()[name]["transcript"])
 
 
 def one_line_error(result: subprocess.CompletedProcess[str], *parts: str) -> None:
@@ -166,28 +161,8 @@ def test_ctrl_c_exits_cleanly() -> None:
     assert stderr.strip() == "hark: interrupted"
 
 
-def _inline_limit_flag() -> str | None:
-    """The ``hark serve`` flag that lifts the inline limit of long-running requests, if any."""
-    usage = subprocess.run(
-        [sys.executable, "-m", "hark", "serve", "--help"],
-        check=False,
-        capture_output=True,
-        text=True,
-    ).stdout
-    flags = re.findall(r"--[a-z-]*inline[a-z-]*", usage)
-    return flags[0] if flags else None
-
-
-def test_long_file_through_server_long_running(server: Server, tmp_path: Path) -> None:
-    probe = httpx.post(f"{server.url}/v1/speech:longrunningrecognize", json={})
-    if probe.status_code in (404, 501):
-        pytest.skip(
-            "this Hark has no speech:longrunningrecognize yet (the long-running branch"
-            " adds it): remove this skip once merged"
-        )
-    flag = _inline_limit_flag()
-    assert flag, "hark serve needs a flag to lift the inline limit of long-running requests"
-    lifted = start_server(tmp_path, flag, "600")
+def test_long_file_through_server_long_running(tmp_path: Path) -> None:
+    lifted = start_server(tmp_path, "--inline-async-max-seconds", "600")
     try:
         result = hark(corpus_file(LONG), "--server", lifted.url, "--format", "srt")
     finally:

