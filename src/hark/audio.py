@@ -19,7 +19,7 @@ import os
 import struct
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -276,7 +276,7 @@ def _cat(parts: list[Array], channels: int) -> Array:
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
 
-class _Resampler:
+class Resampler:
     """Frames at any rate/format in, planar float32 at 16 kHz out (channel layout kept)."""
 
     def __init__(self) -> None:
@@ -312,7 +312,7 @@ class _Pcm:
     def __init__(self, spec: AudioSpec, wav: bool) -> None:
         self._spec, self._buf, self._wav_pending = spec, bytearray(), wav
         self._left: int | None = None
-        self._resampler = _Resampler()
+        self._resampler = Resampler()
         self._setup(spec.encoding, spec.sample_rate_hertz, max(spec.audio_channel_count, 1))
 
     def _setup(self, encoding: str, rate: int, channels: int) -> None:
@@ -469,7 +469,7 @@ def _decode_container(
     stream = _check_stream(container, kind, spec)
     ctx = stream.codec_context
     info = (_CONTAINERS[kind][2], int(ctx.sample_rate), int(ctx.channels))
-    resampler = _Resampler()
+    resampler = Resampler()
     for packet in container.demux(stream):
         arrays: list[Array] = []
         for frame in _decode_packet(ctx, packet):
@@ -572,27 +572,40 @@ def iter_file(
     path: str | os.PathLike[str], spec: AudioSpec, chunk_seconds: float = 30.0
 ) -> Iterator[Array]:
     """Decode a file of any length as (n_channels, n) 16 kHz chunks; memory stays flat."""
-    size = max(1, int(chunk_seconds * SAMPLE_RATE))
-    dec = StreamDecoder(spec)
-    pending: list[Array] = []
-    have = total = 0
-    with open(path, "rb") as f:
-        while True:
-            block = f.read(1 << 20)
-            out = dec.feed(block) if block else dec.close()
-            if out.shape[1]:
-                pending.append(out)
-                have += out.shape[1]
-            while have >= size or (not block and have):
-                joined = _cat(pending, out.shape[0])
-                chunk, rest = joined[:, :size], joined[:, size:]
-                pending, have = ([rest] if rest.shape[1] else []), rest.shape[1]
-                total += chunk.shape[1]
-                yield chunk
-            if not block:
-                break
-    if not total:
+    decoded = False
+    for chunk in rechunk(_decoded_blocks(path, spec), chunk_seconds):
+        decoded = True
+        yield chunk
+    if not decoded:
         raise _bad_encoding()
+
+
+def _decoded_blocks(path: str | os.PathLike[str], spec: AudioSpec) -> Iterator[Array]:
+    decoder = StreamDecoder(spec)
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            yield decoder.feed(block)
+    yield decoder.close()
+
+
+def rechunk(arrays: Iterable[Array], chunk_seconds: float) -> Iterator[Array]:
+    """(n_channels, n) arrays of any sizes regrouped into chunks of ``chunk_seconds`` (the
+    last one shorter); at most one chunk is held at a time."""
+    size = max(1, int(chunk_seconds * SAMPLE_RATE))
+    pending: list[Array] = []
+    have = 0
+    for array in arrays:
+        if not array.shape[1]:
+            continue
+        pending.append(array)
+        have += array.shape[1]
+        while have >= size:
+            joined = np.concatenate(pending, axis=1)
+            yield joined[:, :size]
+            rest = joined[:, size:]
+            pending, have = ([rest] if rest.shape[1] else []), rest.shape[1]
+    if have:
+        yield np.concatenate(pending, axis=1)
 
 
 def probe(path: str | os.PathLike[str], spec: AudioSpec) -> tuple[float, int, int]:

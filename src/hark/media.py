@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 import av
 import numpy as np
 
-from hark.audio import Array, mixdown
+from hark.audio import Array, Resampler, mixdown, rechunk
 from hark.engine import SAMPLE_RATE
 from hark.errors import InvalidArgument
 
@@ -56,30 +56,20 @@ def iter_any(path: str | os.PathLike[str], chunk_seconds: float = 30.0) -> Itera
 
     Raises InvalidArgument if the file cannot be opened or holds no decodable audio.
     """
-    size = max(1, int(chunk_seconds * SAMPLE_RATE))
-    pending: list[Array] = []
-    have = total = 0
+    decoded = False
     with _open(path) as container:
-        resampler: av.AudioResampler | None = None
-        for frame in _frames(container):
-            if resampler is None:
-                resampler = av.AudioResampler(format="fltp", layout=frame.layout, rate=SAMPLE_RATE)
-            for out in resampler.resample(frame):
-                pending.append(np.clip(out.to_ndarray().astype(np.float32), -1.0, 1.0))
-                have += pending[-1].shape[1]
-            while have >= size:
-                chunk, pending, have = _take(pending, size)
-                total += chunk.shape[1]
-                yield chunk
-        if resampler is not None:
-            pending += [f.to_ndarray().astype(np.float32) for f in resampler.resample(None)]
-    if pending:
-        chunk = np.concatenate(pending, axis=1)
-        total += chunk.shape[1]
-        if chunk.shape[1]:
+        for chunk in rechunk(_resampled(container), chunk_seconds):
+            decoded = True
             yield chunk
-    if not total:
+    if not decoded:
         raise InvalidArgument("no audio could be decoded from the file")
+
+
+def _resampled(container: av.container.InputContainer) -> Iterator[Array]:
+    resampler = Resampler()
+    for frame in _frames(container):
+        yield from resampler.frame(frame)
+    yield from resampler.flush()
 
 
 def _frames(container: av.container.InputContainer) -> Iterator[av.AudioFrame]:
@@ -96,12 +86,6 @@ def _frames(container: av.container.InputContainer) -> Iterator[av.AudioFrame]:
                 yield frame
     except av.error.FFmpegError as error:
         raise InvalidArgument(f"cannot decode the audio: {error.strerror}") from None
-
-
-def _take(pending: list[Array], size: int) -> tuple[Array, list[Array], int]:
-    joined = np.concatenate(pending, axis=1)
-    rest = joined[:, size:]
-    return joined[:, :size], ([rest] if rest.shape[1] else []), rest.shape[1]
 
 
 def mono(chunks: Iterable[Array]) -> Iterator[Array]:
