@@ -36,6 +36,7 @@ from hark.settings import Limits
 from hark.speech.recognizer import Recognizer
 from hark.speech.stream_session import StreamingRecognizer
 from hark.speech.stream_types import StreamingConfig, StreamingRequest
+from hark.speech.streaming import PolicyOptions
 from hark.speech.types import RecognitionConfig
 
 from audio_samples import encode
@@ -54,6 +55,14 @@ CLIPS = [
     "en_ljspeech_LJ001-0009.wav",
     "en_ljspeech_LJ001-0011.wav",
     "en_ami_meeting_ES2011a_40-46s.wav",
+    "en_jfk_inaugural.flac",
+    "en_librispeech_1089-134686-0001.flac",
+    "en_librivox_sense_and_sensibility_0880.wav",
+    "en_ljspeech_LJ001-0003.wav",
+    "en_ljspeech_LJ001-0005.wav",
+    "en_ljspeech_LJ001-0007.wav",
+    "en_ljspeech_LJ001-0010.wav",
+    "en_ljspeech_LJ001-0012.wav",
 ]
 TAIL = bytes(48_000)  # 1.5 s of silence
 CONFIG = StreamingConfig(
@@ -91,11 +100,11 @@ async def one_stream(streaming: StreamingRecognizer, pcm: bytes) -> dict[str, ob
     return {"finals": finals, "interims": interims}
 
 
-async def main(max_streams: int, per_clip: bool) -> None:
+async def main(max_streams: int, per_clip: bool, tuning: PolicyOptions) -> None:
     engine = WhisperEngine.load("tiny.en")
     pool = EnginePool(engine)
     recognizer = Recognizer(pool, engine.info, Limits())
-    streaming = StreamingRecognizer(recognizer)
+    streaming = StreamingRecognizer(recognizer, tuning=tuning)
     manifest = corpus_manifest()
     clips = {name: encode(CORPUS / name, "LINEAR16", 16000) for name in CLIPS}
     reference_end, batch_text = {}, {}
@@ -161,5 +170,14 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--streams", type=int, default=4, help="concurrency rounds 1..N")
     parser.add_argument("--per-clip", action="store_true", help="print each clip's texts")
+    parser.add_argument(
+        "--tune",
+        action="append",
+        default=[],
+        metavar="NAME=SECONDS",
+        help="override a PolicyOptions tuning value, e.g. --tune endpoint_silence=0.3",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.streams, args.per_clip))
+    tuning = PolicyOptions(**{k: float(v) for k, v in (t.split("=", 1) for t in args.tune)})
+    print("tuning:", " ".join(args.tune) or "defaults")
+    asyncio.run(main(args.streams, args.per_clip, tuning))

@@ -11,7 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hark.engine import SAMPLE_RATE, DecodeOptions, Engine, Progress, Samples, Segment, Transcript
+from hark.engine import (
+    SAMPLE_RATE,
+    DecodeOptions,
+    Engine,
+    Progress,
+    Samples,
+    Segment,
+    Stopped,
+    Transcript,
+)
 from hark.engine.fake import FakeEngine
 from hark.engine.loading import ModelUnavailable, resolve_model
 from hark.engine.pool import EnginePool
@@ -279,6 +288,51 @@ def test_edge_inputs(whisper: Engine) -> None:
         whisper.n_best(silence(31), DecodeOptions(), 2)
     with pytest.raises(ValueError, match="mono"):
         whisper.transcribe(np.zeros((2, 16000), np.float32), DecodeOptions())
+
+
+@pytest.mark.slow
+def test_stop_is_asked_after_each_encoder_pass(whisper: Engine) -> None:
+    audio = corpus_audio("en_librispeech_1272-128104-0000.wav")
+    asked: list[int] = []
+
+    def stop_now() -> bool:
+        asked.append(1)
+        return True
+
+    with pytest.raises(Stopped):
+        whisper.transcribe(audio, DecodeOptions(), stop=stop_now)
+    assert asked == [1]  # the one 30 s window was encoded, then abandoned before decoding
+
+    asked.clear()
+    kept = whisper.transcribe(audio, DecodeOptions(), stop=lambda: bool(asked.append(1)))
+    assert asked == [1]
+    assert wer(reference("en_librispeech_1272-128104-0000.wav"), text_of(kept.segments)) <= 0.1
+
+
+@pytest.mark.slow
+def test_max_new_tokens_caps_the_decoding(whisper: Engine) -> None:
+    audio = corpus_audio("en_librispeech_1272-128104-0000.wav")
+    capped = whisper.transcribe(audio, DecodeOptions(max_new_tokens=4))
+    words = [w for s in capped.segments for w in s.words]
+    assert 1 <= len(words) <= 4
+    assert normalize(text_of(capped.segments)).startswith("mr")
+
+
+async def test_pool_runs_a_stoppable_call_alone_and_passes_stopped_through() -> None:
+    engine = FakeEngine(["x"], delay=0.05)
+    pool = EnginePool(engine, workers=1, max_queue=8, max_batch=4)
+    ok = DecodeOptions()
+    calls = [
+        pool.transcribe(silence(1), ok),
+        pool.transcribe(silence(1), ok, stop=lambda: True),
+        pool.transcribe(silence(1), ok),
+        pool.transcribe(silence(1), ok),
+    ]
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert isinstance(results[1], Stopped)
+    assert all(isinstance(r, Transcript) for i, r in enumerate(results) if i != 1)
+    assert engine.batch_sizes == [2]  # the first ran alone (pool idle), then the stoppable one
+    await pool.close()
 
 
 @pytest.mark.slow

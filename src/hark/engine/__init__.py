@@ -20,6 +20,12 @@ SAMPLE_RATE = 16_000
 Samples = npt.NDArray[np.float32]
 Progress = Callable[[float], None]
 """Told how many seconds of the samples have been decoded so far."""
+Stop = Callable[[], bool]
+"""Asked between a decode's steps; True abandons the decode (``Stopped``)."""
+
+
+class Stopped(Exception):
+    """A decode was abandoned because its ``stop`` said so; it produced nothing."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,8 @@ class DecodeOptions:
     ``prompt`` biases decoding toward phrases (Whisper hotwords); None for no bias.
     ``initial_prompt`` is text said just before the samples (Whisper's previous-text prompt),
     so a stream decoded in pieces continues its sentence; None for none.
+    ``max_new_tokens`` caps the tokens decoded per 30 s window (None: the model's limit), so
+    a decoder caught in a repetition loop stops early.
     """
 
     language: str | None = "en"
@@ -62,6 +70,7 @@ class DecodeOptions:
     condition_on_previous_text: bool = True
     word_timestamps: bool = True
     initial_prompt: str | None = None
+    max_new_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -97,12 +106,17 @@ class Engine(Protocol):
     def info(self) -> ModelInfo: ...
 
     def transcribe(
-        self, samples: Samples, options: DecodeOptions, progress: Progress | None = None
+        self,
+        samples: Samples,
+        options: DecodeOptions,
+        progress: Progress | None = None,
+        stop: Stop | None = None,
     ) -> Transcript:
         """Transcribe ``samples`` (any length) into timed segments.
 
         ``progress(seconds)``, when given, is called from the engine's thread as decoding
-        passes ``seconds`` into the samples.
+        passes ``seconds`` into the samples. ``stop()``, when given, is asked from the
+        engine's thread after each window is encoded; True raises ``Stopped``.
         """
         ...
 

@@ -28,6 +28,8 @@ from hark.engine import (
     Progress,
     Samples,
     Segment,
+    Stop,
+    Stopped,
     Transcript,
     Word,
 )
@@ -69,10 +71,17 @@ class FakeEngine:
         return self._info
 
     def transcribe(
-        self, samples: Samples, options: DecodeOptions, progress: Progress | None = None
+        self,
+        samples: Samples,
+        options: DecodeOptions,
+        progress: Progress | None = None,
+        stop: Stop | None = None,
     ) -> Transcript:
-        """Scripted or energy-derived segments; ``options`` only choose the language."""
+        """Scripted or energy-derived segments; ``options`` only choose the language.
+        ``stop`` is asked once, after the delay (the "encoder pass")."""
         with self._busy():
+            if stop is not None and stop():
+                raise Stopped()
             transcript = self._transcript(samples, options)
         if progress is not None:
             progress(transcript.duration)

@@ -20,7 +20,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from hark.engine import DecodeOptions, Engine, Hypothesis, ModelInfo, Progress, Samples, Transcript
+from hark.engine import (
+    DecodeOptions,
+    Engine,
+    Hypothesis,
+    ModelInfo,
+    Progress,
+    Samples,
+    Stop,
+    Transcript,
+)
 from hark.errors import ResourceExhausted, Unavailable
 
 T = TypeVar("T")
@@ -98,11 +107,18 @@ class EnginePool:
         return max(0, self._admitted - self._workers)
 
     async def transcribe(
-        self, samples: Samples, options: DecodeOptions, progress: Progress | None = None
+        self,
+        samples: Samples,
+        options: DecodeOptions,
+        progress: Progress | None = None,
+        stop: Stop | None = None,
     ) -> Transcript:
         """``Engine.transcribe`` on a worker thread, after the calls queued before it."""
-        if progress is not None:  # a batched call reports no progress: this one runs alone
-            return await self._run(lambda: self._engine.transcribe(samples, options, progress))
+        if progress is not None or stop is not None:
+            # A batched call reports no progress and cannot stop one clip: this one runs alone.
+            return await self._run(
+                lambda: self._engine.transcribe(samples, options, progress=progress, stop=stop)
+            )
         return await self._run(
             lambda: self._engine.transcribe(samples, options), samples=samples, options=options
         )

@@ -40,6 +40,8 @@ from hark.engine import (
     Progress,
     Samples,
     Segment,
+    Stop,
+    Stopped,
     Transcript,
     Word,
 )
@@ -127,16 +129,22 @@ class WhisperEngine:
         return self._info
 
     def transcribe(
-        self, samples: Samples, options: DecodeOptions, progress: Progress | None = None
+        self,
+        samples: Samples,
+        options: DecodeOptions,
+        progress: Progress | None = None,
+        stop: Stop | None = None,
     ) -> Transcript:
         """Decode all of ``samples`` into timed segments (the lazy generator is drained here).
 
-        Times are clamped to ``[0, duration]``; words are in order.
+        Times are clamped to ``[0, duration]``; words are in order. ``stop`` is asked after
+        each window's encoder pass, before its (longer) decoding.
         """
         audio = _as_mono(samples)
         if not _speaks(audio):
             return _silence(audio, options)
-        return self._transcribe_speech(audio, self._language(audio, options), options, progress)
+        language = self._language(audio, options)
+        return self._transcribe_speech(audio, language, options, progress, stop)
 
     def transcribe_batch(
         self, batch: Sequence[Samples], options: DecodeOptions
@@ -176,6 +184,7 @@ class WhisperEngine:
         language: str,
         options: DecodeOptions,
         progress: Progress | None = None,
+        stop: Stop | None = None,
     ) -> Transcript:
         """``transcribe`` for audio known to hold speech, in a language already chosen."""
         model = self._loaded()
@@ -191,9 +200,10 @@ class WhisperEngine:
             word_timestamps=False,
             hotwords=options.prompt or None,
             initial_prompt=options.initial_prompt or None,
+            max_new_tokens=options.max_new_tokens,
             vad_filter=False,
         )
-        with model.remembering_encoder_outputs():
+        with model.remembering_encoder_outputs(stop):
             decoded = []
             for fw in fw_segments:  # lazy: each step decodes more audio
                 decoded.append(fw)
@@ -410,6 +420,9 @@ class _MemoWhisperModel(WhisperModel):  # type: ignore[misc]
     Word alignment runs after decoding (see ``_align_words``) and needs each window's
     encoder output again; remembering it saves one encoder pass per 30 s window. Memory is
     bounded by the call: outputs are kept only inside ``remembering_encoder_outputs``.
+
+    The same hook is where a decode can be abandoned: between a window's encoder pass and
+    its decoding, the only point faster-whisper's generator passes through our code.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -417,15 +430,18 @@ class _MemoWhisperModel(WhisperModel):  # type: ignore[misc]
         self._memo = threading.local()
 
     @contextlib.contextmanager
-    def remembering_encoder_outputs(self) -> Iterator[None]:
-        self._memo.outputs = {}
+    def remembering_encoder_outputs(self, stop: Stop | None = None) -> Iterator[None]:
+        self._memo.outputs, self._memo.stop = {}, stop
         try:
             yield
         finally:
-            self._memo.outputs = None
+            self._memo.outputs = self._memo.stop = None
 
     def encode(self, features: np.ndarray) -> Any:
         output = super().encode(features)
+        stop = getattr(self._memo, "stop", None)
+        if stop is not None and stop():
+            raise Stopped()
         outputs = getattr(self._memo, "outputs", None)
         if outputs is not None and features.ndim == 2:
             outputs[_fingerprint(features)] = output

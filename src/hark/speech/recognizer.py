@@ -22,6 +22,7 @@ from hark.engine import (
     ModelInfo,
     Progress,
     Samples,
+    Stop,
     Transcript,
 )
 from hark.errors import SYNC_TOO_LONG, InvalidArgument
@@ -38,7 +39,11 @@ class EngineCalls(Protocol):
     """The asynchronous face of the engine (``engine.pool.EnginePool``)."""
 
     async def transcribe(
-        self, samples: Samples, options: DecodeOptions, progress: Progress | None = None
+        self,
+        samples: Samples,
+        options: DecodeOptions,
+        progress: Progress | None = None,
+        stop: Stop | None = None,
     ) -> Transcript: ...
 
     async def n_best(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import threading
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, replace
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from hark import audio
-from hark.engine import SAMPLE_RATE, DecodeOptions, Samples, Word
+from hark.engine import SAMPLE_RATE, DecodeOptions, Samples, Stopped, Word
 from hark.engine.vad import StreamingVad
 from hark.errors import InvalidArgument, OutOfRange, SpeechError
 from hark.settings import Limits
@@ -56,17 +57,25 @@ INTERIM_BEAM_SIZE = 1
 """Interim decodes are greedy: each hypothesis only has to be good enough to agree with the
 next one. Final windows use the plan's beam (5 by default): greedy finals cost 1.8x the
 batch WER on the bench clips (bench/RESULTS.md)."""
+TOKENS_PER_SECOND = 8
+"""Token budget per second of window: fast speech is ~5 tokens/s with punctuation, and a
+decoder looping on a phrase would otherwise run to 448 tokens (2+ s of engine time)."""
 STABLE, UNSTABLE = 0.9, 0.01
 """Interim stability of committed words and of the guess after them."""
 
 
 class DecodeScheduler:
-    """Decode slots shared by all streams: urgent (final) requests first, then FIFO."""
+    """Decode slots shared by all streams: urgent (final) requests first, then FIFO.
+
+    ``final_waiting`` is set while an urgent request waits for a slot; interim decodes
+    running on the engine's thread read it to give their slot up early (see ``Stop``).
+    """
 
     def __init__(self, slots: int) -> None:
         self._free = slots
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
+        self.final_waiting = threading.Event()
 
     async def acquire(self, *, urgent: bool) -> None:
         if self._free > 0 and not self._waiting:
@@ -74,29 +83,46 @@ class DecodeScheduler:
             return
         granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiting, (0 if urgent else 1, next(self._order), granted))
+        self._flag()
         try:
             await granted
         except asyncio.CancelledError:
             if granted.done() and not granted.cancelled():
                 self.release()  # granted just as the waiter went away: pass it on
             raise
+        finally:
+            self._flag()
 
     def release(self) -> None:
-        while self._waiting:
-            _, _, granted = heapq.heappop(self._waiting)
-            if not granted.done():
-                granted.set_result(None)
-                return
-        self._free += 1
+        try:
+            while self._waiting:
+                _, _, granted = heapq.heappop(self._waiting)
+                if not granted.done():
+                    granted.set_result(None)
+                    return
+            self._free += 1
+        finally:
+            self._flag()
+
+    def _flag(self) -> None:
+        urgent = any(rank == 0 and not f.done() for rank, _, f in self._waiting)
+        if urgent:
+            self.final_waiting.set()
+        else:
+            self.final_waiting.clear()
 
 
 class StreamingRecognizer:
     """Google's StreamingRecognize over the shared engine pool."""
 
-    def __init__(self, recognizer: Recognizer, *, slots: int = 1) -> None:
+    def __init__(
+        self, recognizer: Recognizer, *, slots: int = 1, tuning: PolicyOptions | None = None
+    ) -> None:
+        """``tuning`` overrides the policy's tuning defaults (benchmarks sweep them)."""
         self.recognizer = recognizer
         self.limits: Limits = recognizer.limits
         self.scheduler = DecodeScheduler(slots)
+        self.tuning = tuning or PolicyOptions()
 
     async def recognize(
         self, requests: AsyncIterator[StreamingRequest]
@@ -122,8 +148,10 @@ async def _next(
         raise OutOfRange(AUDIO_TIMEOUT) from None
 
 
-def policy_options(config: StreamingConfig) -> PolicyOptions:
-    return PolicyOptions(
+def policy_options(config: StreamingConfig, tuning: PolicyOptions) -> PolicyOptions:
+    """The client's choices from ``config`` over the tuning in ``tuning``."""
+    return replace(
+        tuning,
         interim_results=config.interim_results,
         single_utterance=config.single_utterance,
         voice_events=config.enable_voice_activity_events,
@@ -166,13 +194,14 @@ class _Session:
             raise InvalidArgument(
                 "Hark does not support separate recognition per channel in streaming."
             )
-        self.policy = StreamingPolicy(policy_options(config))
+        self.policy = StreamingPolicy(policy_options(config, owner.tuning))
         self.decoder = audio.StreamDecoder(self.plan.audio)
         self.vad = StreamingVad()
         self.audio = _Audio(np.zeros(0, dtype=np.float32))
         self.received = 0.0
         self.queue: asyncio.Queue[StreamingResponse | SpeechError | None] = asyncio.Queue()
         self.wake = asyncio.Event()
+        self.final_wanted = threading.Event()
         self.billed = False
 
     async def run(
@@ -268,8 +297,12 @@ class _Session:
             return
         samples = self.audio.window(window.start, window.end)
         options = self._options(window)
+        stop = None if window.final else self._interim_stop
         try:
-            transcript = await self.owner.recognizer.engine.transcribe(samples, options)
+            transcript = await self.owner.recognizer.engine.transcribe(samples, options, stop=stop)
+        except Stopped:
+            self.policy.cancel(window)  # a final wants the engine; this reading is moot
+            return
         except BaseException:
             self.policy.cancel(window)
             raise
@@ -280,6 +313,12 @@ class _Session:
         ]
         self.policy.hypothesis(window, words)
 
+    def _interim_stop(self) -> bool:
+        """Whether an interim decode should give the engine up (asked on the engine's
+        thread after its encoder pass): a final of this stream or another one is waiting.
+        The interim's decoding would delay that final by ~0.15 s for text soon replaced."""
+        return self.final_wanted.is_set() or self.owner.scheduler.final_waiting.is_set()
+
     def _options(self, window: Window) -> DecodeOptions:
         return replace(
             self.plan.decode,
@@ -287,6 +326,7 @@ class _Session:
             initial_prompt=window.prompt or None,
             condition_on_previous_text=False,
             word_timestamps=True,
+            max_new_tokens=int(TOKENS_PER_SECOND * (window.end - window.start)) + 16,
         )
 
     # -- responses out -------------------------------------------------------------------
@@ -294,6 +334,10 @@ class _Session:
     def _publish(self) -> None:
         """Queue the policy's outputs as responses; the billing rides on the last one."""
         self.audio.drop_before(self.policy.keep_from)
+        if self.policy.urgent:
+            self.final_wanted.set()
+        else:
+            self.final_wanted.clear()
         responses = [self._response(output) for output in self.policy.take()]
         if responses and self.policy.done and not self.billed:
             responses[-1] = replace(responses[-1], total_billed_seconds=self._billed())

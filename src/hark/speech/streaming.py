@@ -56,7 +56,7 @@ class PolicyOptions:
     min_speech: float = 0.1
     endpoint_silence: float = 0.4
     speech_pad: float = 0.2
-    tail_pad: float = 0.25
+    tail_pad: float = 0.0
     interim_hold: float = 0.1
     min_step: float = 0.25
     trim_after: float = 12.0
@@ -221,7 +221,11 @@ class StreamingPolicy:
     def _probe_at(self) -> float | None:
         """The quiet onset to ask a final window for, if the current utterance wants one."""
         current = self._current
-        if current is None or self._quiet * FRAME_SECONDS < self.options.tail_pad:
+        if (
+            current is None
+            or not self._quiet
+            or self._quiet * FRAME_SECONDS < self.options.tail_pad
+        ):
             return None
         onset = self._quiet_onset()
         return None if current.probed == onset else onset
@@ -363,7 +367,7 @@ class StreamingPolicy:
         utterance.probed = speech_end
         end = max(speech_end, min(self.now, speech_end + self.options.tail_pad))
         window = self._window(utterance, end, final=True)
-        whole = utterance.buffer_start == utterance.origin
+        whole = window.start == utterance.origin
         return replace(window, speech_end=speech_end, whole=whole)
 
     def _commit(self, utterance: _Utterance, window: Window, words: Sequence[Word]) -> None:

@@ -1,0 +1,100 @@
+"""The streaming driver's sharing of the engine: finals before interims, interims giving way.
+
+The fake engine stands in for the model (plumbing only); the voice activity is the real
+Silero VAD on corpus speech.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from hark.engine import DecodeOptions, Progress, Samples, Stop, Transcript
+from hark.engine.fake import FakeEngine
+from hark.engine.pool import EnginePool
+from hark.settings import Limits
+from hark.speech.recognizer import Recognizer
+from hark.speech.stream_session import DecodeScheduler, StreamingRecognizer
+from hark.speech.stream_types import StreamingConfig, StreamingRequest
+from hark.speech.types import RecognitionConfig
+
+from audio_samples import encode
+from conftest import corpus_file
+
+
+async def test_final_waiting_is_flagged_while_an_urgent_request_waits() -> None:
+    scheduler = DecodeScheduler(1)
+    await scheduler.acquire(urgent=False)
+    interim = asyncio.create_task(scheduler.acquire(urgent=False))
+    await asyncio.sleep(0)
+    assert not scheduler.final_waiting.is_set()  # only finals make running interims give way
+    final = asyncio.create_task(scheduler.acquire(urgent=True))
+    await asyncio.sleep(0)
+    assert scheduler.final_waiting.is_set()
+    scheduler.release()
+    await final  # the final goes first although the interim asked earlier
+    assert not scheduler.final_waiting.is_set()
+    assert not interim.done()
+    abandoned = asyncio.create_task(scheduler.acquire(urgent=True))
+    await asyncio.sleep(0)
+    assert scheduler.final_waiting.is_set()
+    abandoned.cancel()
+    await asyncio.gather(abandoned, return_exceptions=True)
+    assert not scheduler.final_waiting.is_set()  # a final that went away frees the flag
+    scheduler.release()
+    await interim
+    scheduler.release()
+
+
+class _Recording(FakeEngine):
+    """Records, per call, whether it was stoppable and what ``stop`` said after the delay."""
+
+    def __init__(self) -> None:
+        super().__init__(["the one scripted text"], delay=0.3)
+        self.stops: list[bool | None] = []
+
+    def transcribe(
+        self,
+        samples: Samples,
+        options: DecodeOptions,
+        progress: Progress | None = None,
+        stop: Stop | None = None,
+    ) -> Transcript:
+        seen: list[bool] = []
+
+        def recording_stop() -> bool:
+            seen.append(stop() if stop is not None else False)
+            return seen[-1]
+
+        try:
+            return super().transcribe(samples, options, progress, recording_stop)
+        finally:
+            self.stops.append(seen[-1] if stop is not None and seen else None)
+
+
+async def test_an_interim_in_flight_gives_way_to_the_final() -> None:
+    engine = _Recording()
+    pool = EnginePool(engine)
+    streaming = StreamingRecognizer(Recognizer(pool, engine.info, Limits()))
+    pcm = encode(corpus_file("en_librispeech_1272-128104-0000.wav"), "LINEAR16", 16000)
+    audio = pcm + bytes(32_000)  # then 1 s of silence
+
+    async def requests() -> AsyncIterator[StreamingRequest]:
+        yield StreamingConfig(
+            RecognitionConfig(encoding="LINEAR16", sample_rate_hertz=16000, language_code="en"),
+            interim_results=True,
+        )
+        for offset in range(0, len(audio), 3200):
+            await asyncio.sleep(0.01)  # 10x real time: interims are still decoding at the end
+            yield audio[offset : offset + 3200]
+
+    finals = [
+        result.alternatives[0].transcript
+        async for response in streaming.recognize(requests())
+        for result in response.results
+        if result.is_final
+    ]
+    await pool.close()
+    assert finals == ["the one scripted text"]
+    assert True in engine.stops  # an interim asked after its encoder pass, and gave way
+    assert None in engine.stops  # finals are never stoppable
