@@ -2,17 +2,19 @@
 
 Drives ``StreamingRecognizer`` in process (the same core the WebSocket and gRPC transports
 wrap; no network), with the real model. Each clip is LINEAR16 16 kHz followed by 1.5 s of
-silence (a live microphone keeps sending), in 100 ms chunks at real time.
+silence (a live microphone keeps sending), in 100 ms chunks at real time. 18 English clips of
+3-11 s (LibriSpeech, LibriVox, LJ Speech, AMI, JFK; listed in CLIPS).
 
 Measures: final latency = arrival of the clip's last final minus the reference end of speech
 (last word end of a batch beam-5 transcription with word timestamps, i.e. the moment that
 audio was sent); interim update interval; streaming vs batch WER against the references; p50
 latency with 1..4 concurrent streams; process RSS across the runs.
 
-    PYTHONPATH=src python bench/streaming.py [--streams N] [--per-clip]
+    PYTHONPATH=src python bench/streaming.py [--streams N] [--per-clip] [--tune NAME=VALUE]
 
 ``--streams 1`` stops after the single-stream round (quick tuning); ``--per-clip`` prints each
-clip's streaming finals next to the batch text and the reference, with both WERs.
+clip's streaming finals next to the batch text and the reference, with both WERs; ``--tune``
+overrides a ``PolicyOptions`` tuning value (repeatable), to compare settings in one sitting.
 """
 
 from __future__ import annotations

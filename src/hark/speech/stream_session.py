@@ -7,8 +7,10 @@ decodes audio and runs the voice activity detector; another asks the engine for 
 Sharing the engine: every stream's decodes go through one ``DecodeScheduler`` with as many
 slots as the engine has workers, so streams never flood the pool's queue; a stream holds at
 most one decode, and the window is chosen when its slot comes up (the newest audio; stale
-windows are never decoded). Finals waiting for a decode go before interim decodes. A client
-that goes away cancels its tasks; its slot and buffers are released at once.
+windows are never decoded). Finals waiting for a decode go before interim decodes, and an
+interim decode already running gives the engine up after its encoder pass when a final (of
+any stream) is waiting: its text would be replaced anyway, and the final would wait ~0.15 s
+for it. A client that goes away cancels its tasks; its slot and buffers are released at once.
 """
 
 from __future__ import annotations
