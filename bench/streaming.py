@@ -176,7 +176,7 @@ if __name__ == "__main__":
         "--tune",
         action="append",
         default=[],
-        metavar="NAME=SECONDS",
+        metavar="NAME=VALUE",
         help="override a PolicyOptions tuning value, e.g. --tune endpoint_silence=0.3",
     )
     args = parser.parse_args()

@@ -370,7 +370,7 @@ class StreamingPolicy:
         utterance.probed = speech_end
         end = max(speech_end, min(self.now, speech_end + self.options.tail_pad))
         window = self._window(utterance, end, final=True)
-        whole = window.start == utterance.origin
+        whole = utterance.buffer_start == utterance.origin
         return replace(window, speech_end=speech_end, whole=whole)
 
     def _commit(self, utterance: _Utterance, window: Window, words: Sequence[Word]) -> None:
