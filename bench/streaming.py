@@ -36,9 +36,9 @@ from hark.engine.pool import EnginePool
 from hark.engine.whisper import WhisperEngine
 from hark.settings import Limits
 from hark.speech.recognizer import Recognizer
-from hark.speech.stream_session import StreamingRecognizer
-from hark.speech.stream_types import StreamingConfig, StreamingRequest
-from hark.speech.streaming import PolicyOptions
+from hark.speech.streaming.policy import PolicyOptions
+from hark.speech.streaming.session import StreamingRecognizer
+from hark.speech.streaming.types import StreamingConfig, StreamingRequest
 from hark.speech.types import RecognitionConfig
 
 from audio_samples import encode

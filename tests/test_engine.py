@@ -21,12 +21,12 @@ from hark.engine import (
     Stopped,
     Transcript,
 )
-from hark.engine.fake import FakeEngine
 from hark.engine.loading import ModelUnavailable, resolve_model
 from hark.engine.pool import EnginePool
 from hark.errors import ResourceExhausted, Unavailable
 
 from conftest import corpus_file, reference
+from fake_engine import FakeEngine
 from wer import normalize, wer
 
 # tiny.en misreads "ill-disposed" here as "old-sposed"; the phrase as a prompt fixes it.

@@ -19,7 +19,6 @@ from hark.api.convert import ApiVersion
 from hark.api.rpc_server import Plugins, RpcServer
 from hark.auth import ApiKeys
 from hark.engine import DecodeOptions, Progress, Samples, Transcript
-from hark.engine.fake import FakeEngine
 from hark.engine.pool import EnginePool
 from hark.errors import NotFound
 from hark.settings import Limits
@@ -27,6 +26,7 @@ from hark.speech.recognizer import Recognizer
 
 from audio_samples import encode
 from conftest import corpus_file
+from fake_engine import FakeEngine
 
 WAV = encode(corpus_file("en_librispeech_1089-134686-0000.flac"), "WAV", 16000, 1)
 CONFIG = speech_v1.RecognitionConfig(language_code="en-US")

@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 
 from hark.errors import InvalidArgument, NotFound
-from hark.jobs import Job, JobError, JobState
+from hark.jobs import Job, JobError, JobState, serial
 from hark.jobs.local import LocalJobQueue
 from hark.jobs.sqlite import SqliteJobStore
 from hark.settings import StorageSettings
-from hark.speech import serial
 from hark.speech.types import (
     Adaptation,
     Alternative,

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from hark.engine import DecodeOptions, Samples
-from hark.engine.fake import FakeEngine
 from hark.engine.pool import EnginePool
 
 from conftest import corpus_file
+from fake_engine import FakeEngine
 
 
 def clip(seconds: float) -> Samples:

@@ -10,16 +10,16 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from hark.engine import DecodeOptions, Progress, Samples, Stop, Transcript
-from hark.engine.fake import FakeEngine
 from hark.engine.pool import EnginePool
 from hark.settings import Limits
 from hark.speech.recognizer import Recognizer
-from hark.speech.stream_session import DecodeScheduler, StreamingRecognizer
-from hark.speech.stream_types import StreamingConfig, StreamingRequest
+from hark.speech.streaming.session import DecodeScheduler, StreamingRecognizer
+from hark.speech.streaming.types import StreamingConfig, StreamingRequest
 from hark.speech.types import RecognitionConfig
 
 from audio_samples import encode
 from conftest import corpus_file
+from fake_engine import FakeEngine
 
 
 async def test_final_waiting_is_flagged_while_an_urgent_request_waits() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hark.engine import Word
-from hark.speech.streaming import (
+from hark.speech.streaming.policy import (
     FRAME_SECONDS,
     Event,
     Final,

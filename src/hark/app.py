@@ -24,17 +24,17 @@ from hark.api.rest import RestApi
 from hark.api.rest_operations import OperationRoutes
 from hark.api.rpc_plugins import GrpcOperations, GrpcStreaming
 from hark.api.rpc_server import Plugins, RpcServer, Tls
+from hark.api.websocket import StreamingSocket
 from hark.auth import ApiKeys
 from hark.engine.pool import EnginePool
 from hark.engine.whisper import WhisperEngine
 from hark.jobs.local import LocalJobQueue
+from hark.jobs.service import Operations
 from hark.jobs.sqlite import SqliteJobStore
 from hark.settings import Settings
-from hark.speech.longrunning import Operations
 from hark.speech.recognizer import Fetch, Recognizer
-from hark.speech.stream_session import StreamingRecognizer
+from hark.speech.streaming.session import StreamingRecognizer
 from hark.storage import AudioStorage
-from hark.web.routes import StreamingSocket
 
 log = logging.getLogger(__name__)
 

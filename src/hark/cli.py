@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hark import __version__
-from hark.formats import SUFFIXES
 from hark.settings import build_settings
+from hark.transcribe.formats import SUFFIXES
 
 
 def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -159,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _transcribe(args: argparse.Namespace) -> int:
-    from hark.transcribe import main_options, run  # noqa: PLC0415 - see _serve
+    from hark.transcribe.command import main_options, run  # noqa: PLC0415 - see _serve
 
     try:
         return run(main_options(args))

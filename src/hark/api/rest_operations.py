@@ -19,7 +19,7 @@ from hark.api import convert, jsonbody, operations
 from hark.api.rest import RestApi, path_version
 from hark.errors import InvalidArgument
 from hark.jobs import Job
-from hark.speech.longrunning import Operations
+from hark.jobs.service import Operations
 
 _OPERATION_VERSIONS = {*convert.VERSIONS, operations.LEGACY}
 

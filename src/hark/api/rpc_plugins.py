@@ -14,8 +14,8 @@ from google.protobuf.message import Message
 
 from hark.api import convert, operations, streaming
 from hark.api.convert import ApiVersion
-from hark.speech.longrunning import Operations
-from hark.speech.stream_session import StreamingRecognizer
+from hark.jobs.service import Operations
+from hark.speech.streaming.session import StreamingRecognizer
 
 WAIT_DEFAULT_SECONDS = 60.0
 """``WaitOperation`` without a timeout waits this long, then answers the operation as it is."""

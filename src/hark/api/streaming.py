@@ -16,8 +16,8 @@ from google.protobuf.message import Message
 
 from hark.api.convert import ApiVersion, config_from_proto, fill_alternative, nanos
 from hark.errors import InvalidArgument
-from hark.speech.stream_session import StreamingRecognizer
-from hark.speech.stream_types import (
+from hark.speech.streaming.session import StreamingRecognizer
+from hark.speech.streaming.types import (
     MALORDERED,
     StreamingConfig,
     StreamingRequest,

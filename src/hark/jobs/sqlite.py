@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hark.errors import InvalidArgument
-from hark.jobs import Job, JobError, JobState, Page
-from hark.speech import serial
+from hark.jobs import Job, JobError, JobState, Page, serial
 from hark.speech.types import Recognition, RecognitionConfig
 
 T = TypeVar("T")

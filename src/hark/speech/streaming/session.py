@@ -33,14 +33,7 @@ from hark.settings import Limits
 from hark.speech import results
 from hark.speech.config import Plan
 from hark.speech.recognizer import Recognizer, billed_seconds
-from hark.speech.stream_types import (
-    MALORDERED,
-    StreamingConfig,
-    StreamingRequest,
-    StreamingResponse,
-    StreamingResult,
-)
-from hark.speech.streaming import (
+from hark.speech.streaming.policy import (
     Event,
     Final,
     Interim,
@@ -48,6 +41,13 @@ from hark.speech.streaming import (
     PolicyOptions,
     StreamingPolicy,
     Window,
+)
+from hark.speech.streaming.types import (
+    MALORDERED,
+    StreamingConfig,
+    StreamingRequest,
+    StreamingResponse,
+    StreamingResult,
 )
 from hark.speech.types import Alternative
 

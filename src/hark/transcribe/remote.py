@@ -20,9 +20,9 @@ from typing import Any
 
 import httpx
 
-from hark import media
 from hark.errors import Code, SpeechError, Unavailable, Unimplemented, error_for_code
 from hark.speech.types import Alternative, Recognition, RecognitionConfig, Result, WordInfo
+from hark.transcribe import media
 
 SYNC_SECONDS = 55.0
 """Audio up to this long goes to ``recognize``; Google's sync limit is about a minute."""

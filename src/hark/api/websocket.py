@@ -28,7 +28,7 @@ from hark.api.status import rest_error
 from hark.api.streaming import streaming_recognize
 from hark.auth import ApiKeys
 from hark.errors import Cancelled, Internal, SpeechError
-from hark.speech.stream_session import StreamingRecognizer
+from hark.speech.streaming.session import StreamingRecognizer
 
 log = logging.getLogger(__name__)
 

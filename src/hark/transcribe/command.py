@@ -22,9 +22,9 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
-from hark import formats, remote
 from hark.errors import SpeechError
 from hark.speech.types import Phrase, Recognition, RecognitionConfig
+from hark.transcribe import formats, remote
 
 _TIMED = frozenset({"json", "srt", "vtt", "words"})
 
@@ -81,7 +81,7 @@ def run(options: Options, out: TextIO = sys.stdout, err: TextIO = sys.stderr) ->
         return 1
     if options.server:
         return _each_file(options, targets, _remote(options), out, err)
-    from hark.local import local_transcriber  # noqa: PLC0415 - loads the engine's libraries
+    from hark.transcribe.local import local_transcriber  # noqa: PLC0415 - loads the engine's libraries
 
     try:
         with local_transcriber(options.model, recognition_config(options)) as transcriber:

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from hark import media
 from hark.api import convert, jsonbody
 from hark.app import Core, build_core
 from hark.engine.loading import ModelUnavailable
@@ -21,7 +20,8 @@ from hark.settings import build_settings
 from hark.speech.config import Plan
 from hark.speech.long_audio import recognize_windows, windows
 from hark.speech.types import Recognition, RecognitionConfig
-from hark.transcribe import Progress, Transcriber
+from hark.transcribe import media
+from hark.transcribe.command import Progress, Transcriber
 
 _CHUNK_SECONDS = 30.0
 

@@ -1,0 +1,1 @@
+"""``hark transcribe``: the command (``command``), its local and remote modes, media, formats."""

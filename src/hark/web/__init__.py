@@ -1,1 +1,0 @@
-"""Browser-facing transports (WebSocket streaming)."""
