@@ -26,32 +26,17 @@ from hark.api.rpc_plugins import GrpcOperations, GrpcStreaming
 from hark.api.rpc_server import Plugins, RpcServer, Tls
 from hark.api.websocket import StreamingSocket
 from hark.auth import ApiKeys
-from hark.engine.pool import EnginePool
-from hark.engine.whisper import WhisperEngine
+from hark.core import Core, build_core
 from hark.jobs.local import LocalJobQueue
 from hark.jobs.service import Operations
 from hark.jobs.sqlite import SqliteJobStore
 from hark.settings import Settings
-from hark.speech.recognizer import Fetch, Recognizer
 from hark.speech.streaming.session import StreamingRecognizer
 from hark.storage import AudioStorage
 
 log = logging.getLogger(__name__)
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
-
-
-@dataclass
-class Core:
-    """The loaded model and the recognition core around it: all that recognising needs."""
-
-    engine: WhisperEngine
-    pool: EnginePool
-    recognizer: Recognizer
-
-    async def close(self) -> None:
-        await self.pool.close()
-        self.engine.close()
 
 
 @dataclass
@@ -90,27 +75,6 @@ def lock_data_dir(settings: Settings) -> IO[bytes]:
         lock.close()
         raise OSError(f"data dir {settings.data_dir} is in use by another Hark") from None
     return lock
-
-
-async def build_core(settings: Settings, fetch: Fetch | None = None) -> Core:
-    """Load the model (off the event loop) and build the recognition core around it."""
-    engine_settings = settings.engine
-    engine = await asyncio.to_thread(
-        WhisperEngine.load,
-        engine_settings.model,
-        device=engine_settings.device,
-        compute_type=engine_settings.compute_type,
-        cpu_threads=engine_settings.cpu_threads,
-        num_workers=engine_settings.workers,
-        download_root=engine_settings.download_root,
-    )
-    pool = EnginePool(
-        engine,
-        workers=engine_settings.workers,
-        max_queue=engine_settings.max_queue,
-        max_batch=engine_settings.max_batch,
-    )
-    return Core(engine, pool, Recognizer(pool, engine.info, settings.limits, fetch=fetch))
 
 
 async def build_services(settings: Settings) -> Services:

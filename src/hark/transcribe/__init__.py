@@ -1,1 +1,19 @@
-"""``hark transcribe``: the command (``command``), its local and remote modes, media, formats."""
+"""``hark transcribe``: files to text, subtitles or JSON, in this process or on a server.
+
+``command`` is the run (options, output files, progress); ``local`` and ``remote`` are its two
+modes, each a ``Transcriber``; ``media`` reads any audio or video file; ``formats`` writes
+text, SRT, WebVTT and word lists; ``rest_json`` is Google's REST JSON for the core's types.
+Nothing here imports a transport: a local run loads the engine, never uvicorn or grpc.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hark.speech.types import Recognition
+
+Progress = Callable[[float], object]
+"""Called with the fraction of a file done, 0 to 1."""
+Transcriber = Callable[[str, Progress], tuple[dict[str, Any], Recognition]]
+"""Transcribes one file: (path, progress) -> (RecognizeResponse JSON, the same as core types)."""

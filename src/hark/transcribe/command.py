@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from hark.errors import SpeechError
 from hark.speech.types import Phrase, Recognition, RecognitionConfig
-from hark.transcribe import formats, remote
+from hark.transcribe import Progress, Transcriber, formats, remote
 
 _TIMED = frozenset({"json", "srt", "vtt", "words"})
 
@@ -59,12 +59,6 @@ def recognition_config(options: Options, *, server_model: str = "") -> Recogniti
         enable_automatic_punctuation=options.punctuation,
         model=server_model,
     )
-
-
-Progress = Callable[[float], object]
-"""Called with the fraction of a file done, 0 to 1."""
-Transcriber = Callable[[str, Progress], tuple[dict[str, Any], Recognition]]
-"""Transcribes one file: (path, progress) -> (RecognizeResponse JSON, the same as core types)."""
 
 
 def run(options: Options, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:

@@ -1,8 +1,9 @@
 """Transcribing files in this process: the engine and core of ``hark serve``, without a server.
 
-The core comes from ``app.build_core`` (the same model loading, pool and Recognizer);
+The core comes from ``core.build_core`` (the same model loading, pool and Recognizer);
 files are read by ``media.iter_any`` and recognised in windows by ``speech.long_audio``. The
-JSON is Google's RecognizeResponse, made by the same code the REST API answers with.
+JSON is Google's RecognizeResponse as the REST API writes it (``rest_json``, held equal to the
+API's protobuf rendering by a test), made without protobuf: Google's message classes load grpc.
 """
 
 from __future__ import annotations
@@ -12,16 +13,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from hark.api import convert, jsonbody
-from hark.app import Core, build_core
+from hark.core import Core, build_core
 from hark.engine.loading import ModelUnavailable
 from hark.errors import FailedPrecondition
 from hark.settings import build_settings
 from hark.speech.config import Plan
 from hark.speech.long_audio import recognize_windows, windows
 from hark.speech.types import Recognition, RecognitionConfig
-from hark.transcribe import media
-from hark.transcribe.command import Progress, Transcriber
+from hark.transcribe import Progress, Transcriber, media, rest_json
 
 _CHUNK_SECONDS = 30.0
 
@@ -64,5 +63,4 @@ async def _transcribe(
         plan,
         on_progress=lambda seconds: progress(seconds / total if total else 0.0),
     )
-    response = convert.recognize_response(recognition, convert.V1)
-    return jsonbody.render(response), recognition
+    return rest_json.recognize_response(recognition), recognition

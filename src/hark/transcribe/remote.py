@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 
 from hark.errors import Code, SpeechError, Unavailable, Unimplemented, error_for_code
-from hark.speech.types import Alternative, Recognition, RecognitionConfig, Result, WordInfo
-from hark.transcribe import media
+from hark.speech.types import Recognition, RecognitionConfig
+from hark.transcribe import media, rest_json
 
 SYNC_SECONDS = 55.0
 """Audio up to this long goes to ``recognize``; Google's sync limit is about a minute."""
@@ -41,26 +41,6 @@ class Endpoint:
     api_key: str = ""
     version: str = "v1"
     timeout: float = 600.0
-
-
-def config_json(config: RecognitionConfig, encoding: str) -> dict[str, Any]:
-    """The REST JSON of the RecognitionConfig fields the command line sets."""
-    body: dict[str, Any] = {
-        "encoding": encoding,
-        "sampleRateHertz": 16000,
-        "languageCode": config.language_code,
-        "enableAutomaticPunctuation": config.enable_automatic_punctuation,
-        "enableWordTimeOffsets": config.enable_word_time_offsets,
-        "enableWordConfidence": config.enable_word_confidence,
-        "profanityFilter": config.profanity_filter,
-    }
-    if config.max_alternatives:
-        body["maxAlternatives"] = config.max_alternatives
-    if config.speech_contexts:
-        body["speechContexts"] = [{"phrases": [p.value for p in config.speech_contexts]}]
-    if config.model:
-        body["model"] = config.model
-    return body
 
 
 def recognize_file(
@@ -84,7 +64,7 @@ def recognize_file(
         else:
             audio = media.encode(chunks, "opus")
             body = _long_running(client, endpoint, config, audio, on_progress)
-    return body, recognition_from_json(body)
+    return body, rest_json.recognition_from_json(body)
 
 
 def _headers(endpoint: Endpoint) -> dict[str, str]:
@@ -96,7 +76,7 @@ def _request(
 ) -> dict[str, Any]:
     encoding = "FLAC" if audio[:4] == b"fLaC" else "OGG_OPUS"
     payload = {
-        "config": config_json(config, encoding),
+        "config": rest_json.config_json(config, encoding),
         "audio": {"content": base64.b64encode(audio).decode("ascii")},
     }
     return _call(client, method, path, payload)
@@ -180,42 +160,3 @@ _HTTP_CODES = {
     501: Code.UNIMPLEMENTED,
     503: Code.UNAVAILABLE,
 }
-
-
-def recognition_from_json(body: dict[str, Any]) -> Recognition:
-    """A RecognizeResponse (or LongRunningRecognizeResponse) JSON object as core types."""
-    results = tuple(
-        Result(
-            alternatives=tuple(_alternative(a) for a in result.get("alternatives", [])),
-            result_end_time=_seconds(result.get("resultEndTime")),
-            channel_tag=int(result.get("channelTag", 0)),
-            language_code=str(result.get("languageCode", "")),
-        )
-        for result in body.get("results", [])
-    )
-    return Recognition(
-        results=results,
-        total_billed_seconds=round(_seconds(body.get("totalBilledTime"))),
-        request_id=int(body.get("requestId", 0)),
-    )
-
-
-def _alternative(alternative: dict[str, Any]) -> Alternative:
-    return Alternative(
-        transcript=str(alternative.get("transcript", "")),
-        confidence=float(alternative.get("confidence", 0.0)),
-        words=tuple(
-            WordInfo(
-                word=str(word.get("word", "")),
-                start_time=_seconds(word.get("startTime")),
-                end_time=_seconds(word.get("endTime")),
-                confidence=float(word.get("confidence", 0.0)),
-            )
-            for word in alternative.get("words", [])
-        ),
-    )
-
-
-def _seconds(duration: object) -> float:
-    """A proto3 JSON Duration ("1.300s") in seconds; 0 when absent."""
-    return float(str(duration).removesuffix("s")) if duration else 0.0
