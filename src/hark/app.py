@@ -22,13 +22,12 @@ import uvicorn
 from hark.api import operations
 from hark.api.rest import RestApi
 from hark.api.rest_operations import OperationRoutes
-from hark.api.rpc_plugins import GrpcOperations, GrpcStreaming
-from hark.api.rpc_server import Plugins, RpcServer, Tls
+from hark.api.rpc_server import RpcServer, Tls
 from hark.api.websocket import StreamingSocket
 from hark.auth import ApiKeys
 from hark.core import Core, build_core
 from hark.jobs.local import LocalJobQueue
-from hark.jobs.service import Operations
+from hark.jobs.service import LongRunningRecognizer
 from hark.jobs.sqlite import SqliteJobStore
 from hark.settings import Settings
 from hark.speech.streaming.session import StreamingRecognizer
@@ -45,7 +44,7 @@ class Services:
 
     core: Core
     streaming: StreamingRecognizer
-    operations: Operations
+    long_running: LongRunningRecognizer
     jobs: LocalJobQueue
     store: SqliteJobStore
     lock: IO[bytes]
@@ -91,7 +90,7 @@ async def build_services(settings: Settings) -> Services:
         max_queue=settings.jobs.job_queue,
         retention_seconds=settings.jobs.operation_retention_seconds,
     )
-    operations_core = Operations(
+    long_running = LongRunningRecognizer(
         core.recognizer,
         store=store,
         queue=jobs,
@@ -99,8 +98,8 @@ async def build_services(settings: Settings) -> Services:
         limits=settings.limits,
         render_output=operations.output_json,
     )
-    await jobs.start(operations_core.run)
-    return Services(core, streaming, operations_core, jobs, store, lock)
+    await jobs.start(long_running.run)
+    return Services(core, streaming, long_running, jobs, store, lock)
 
 
 def tls_of(settings: Settings) -> Tls | None:
@@ -127,7 +126,7 @@ async def serve(settings: Settings) -> None:
     socket = StreamingSocket(services.streaming, keys)
     server = _QuietServer(
         uvicorn.Config(
-            rest.app([*OperationRoutes(rest, services.operations).routes(), *socket.routes()]),
+            rest.app([*OperationRoutes(rest, services.long_running).routes(), *socket.routes()]),
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
@@ -138,13 +137,9 @@ async def serve(settings: Settings) -> None:
             timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
         )
     )
-    long_running = GrpcOperations(services.operations)
-    plugins = Plugins(
-        long_running=long_running,
-        streaming=GrpcStreaming(services.streaming),
-        operations=long_running,
+    rpc = RpcServer(
+        services.core.recognizer, services.long_running, services.streaming, keys, settings.limits
     )
-    rpc = RpcServer(services.core.recognizer, keys, settings.limits, plugins)
     try:
         await rpc.start(settings.host, settings.grpc_port, tls)
     except OSError:

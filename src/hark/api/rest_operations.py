@@ -3,7 +3,7 @@
 ``POST /{v1|v1p1beta1}/speech:longrunningrecognize``, legacy
 ``POST /v1beta1/speech:asyncrecognize``, and under ``/v1``, ``/v1p1beta1`` and ``/v1beta1``:
 ``GET operations/{name}``, ``GET operations``, ``POST operations/{name}:cancel``,
-``DELETE operations/{name}``. Each route converts, calls ``speech.longrunning.Operations``
+``DELETE operations/{name}``. Each route converts, calls ``jobs.service.LongRunningRecognizer``
 and renders the job with ``api.operations``.
 """
 
@@ -19,15 +19,15 @@ from hark.api import convert, jsonbody, operations
 from hark.api.rest import RestApi, path_version
 from hark.errors import InvalidArgument
 from hark.jobs import Job
-from hark.jobs.service import Operations
+from hark.jobs.service import LongRunningRecognizer
 
 _OPERATION_VERSIONS = {*convert.VERSIONS, operations.LEGACY}
 
 
 class OperationRoutes:
-    """The routes, over one ``RestApi`` (parsing, keys, limits) and the core ``Operations``."""
+    """The routes, over one ``RestApi`` (parsing, keys, limits) and the long-running core."""
 
-    def __init__(self, rest: RestApi, core: Operations) -> None:
+    def __init__(self, rest: RestApi, core: LongRunningRecognizer) -> None:
         self.rest = rest
         self.core = core
 

@@ -4,29 +4,29 @@ Services are generic handlers over the raw protobuf classes that ``google-cloud-
 ``googleapis-common-protos`` ship, so no .proto file is copied. Every method goes through one
 ``Guard``: it checks the API key and turns a ``SpeechError`` into its gRPC status (with the
 ``google.rpc.Status`` in ``grpc-status-details-bin``) and anything else into INTERNAL.
-
-Long-running and streaming recognition plug in as collaborators (``LongRunning``,
-``Streaming``, ``OperationStore``); until one is given the method answers UNIMPLEMENTED.
+The servicers take the three cores directly, as the REST routes do.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any
 
 import grpc
 from google.longrunning import operations_pb2
 from google.protobuf import empty_pb2
 from google.protobuf.message import Message
 
-from hark.api import convert
+from hark.api import convert, operations, streaming
 from hark.api.convert import ApiVersion
 from hark.api.status import grpc_status
 from hark.auth import ApiKeys
-from hark.errors import Internal, SpeechError, Unimplemented
+from hark.errors import Internal, SpeechError
+from hark.jobs.service import LongRunningRecognizer
 from hark.settings import Limits
 from hark.speech.recognizer import Recognizer
+from hark.speech.streaming.session import StreamingRecognizer
 
 log = logging.getLogger(__name__)
 
@@ -36,46 +36,8 @@ Unary = Callable[[Any, Context], Awaitable[Message]]
 StreamStream = Callable[[AsyncIterator[Any], Context], AsyncIterator[Message]]
 
 OPERATIONS_SERVICE = "google.longrunning.Operations"
-
-
-class LongRunning(Protocol):
-    """Google's LongRunningRecognize: start a job, answer its ``Operation`` at once."""
-
-    async def long_running_recognize(
-        self, request: Any, version: ApiVersion
-    ) -> operations_pb2.Operation: ...
-
-
-class Streaming(Protocol):
-    """Google's StreamingRecognize: config first, then audio; responses as they come."""
-
-    def streaming_recognize(
-        self, requests: AsyncIterator[Any], version: ApiVersion
-    ) -> AsyncIterator[Message]: ...
-
-
-class OperationStore(Protocol):
-    """``google.longrunning.Operations`` over the jobs (one store serves v1 and v1p1beta1)."""
-
-    async def get_operation(
-        self, request: operations_pb2.GetOperationRequest
-    ) -> operations_pb2.Operation: ...
-
-    async def list_operations(
-        self, request: operations_pb2.ListOperationsRequest
-    ) -> operations_pb2.ListOperationsResponse: ...
-
-    async def delete_operation(self, request: operations_pb2.DeleteOperationRequest) -> None: ...
-
-    async def cancel_operation(self, request: operations_pb2.CancelOperationRequest) -> None: ...
-
-    async def wait_operation(
-        self, request: operations_pb2.WaitOperationRequest
-    ) -> operations_pb2.Operation: ...
-
-
-def not_yet(method: str) -> Unimplemented:
-    return Unimplemented(f"Method not implemented by this Hark server: {method}.")
+WAIT_DEFAULT_SECONDS = 60.0
+"""``WaitOperation`` without a timeout waits this long, then answers the operation as it is."""
 
 
 class Guard:
@@ -128,16 +90,15 @@ class SpeechServicer:
 
     def __init__(
         self,
-        recognizer: Recognizer,
         version: ApiVersion,
         limits: Limits,
-        *,
-        long_running: LongRunning | None = None,
-        streaming: Streaming | None = None,
+        recognizer: Recognizer,
+        long_running: LongRunningRecognizer,
+        streaming: StreamingRecognizer,
     ) -> None:
-        self.recognizer = recognizer
         self.version = version
         self.limits = limits
+        self.recognizer = recognizer
         self.long_running = long_running
         self.streaming = streaming
 
@@ -151,17 +112,16 @@ class SpeechServicer:
         return convert.recognize_response(recognition, self.version)
 
     async def long_running_recognize(self, request: Any, context: Context) -> Message:
-        if self.long_running is None:
-            raise not_yet(f"{self.service}/LongRunningRecognize")
         convert.check_request_size(request, self.limits)
-        return await self.long_running.long_running_recognize(request, self.version)
+        config, audio = convert.recognize_args(request)
+        output_uri = getattr(request.output_config, "gcs_uri", "")
+        job = await self.long_running.submit(self.version.name, config, audio, output_uri)
+        return operations.operation(job)
 
     async def streaming_recognize(
         self, requests: AsyncIterator[Any], context: Context
     ) -> AsyncIterator[Message]:
-        if self.streaming is None:
-            raise not_yet(f"{self.service}/StreamingRecognize")
-        async for response in self.streaming.streaming_recognize(requests, self.version):
+        async for response in streaming.streaming_recognize(self.streaming, requests, self.version):
             yield response
 
     def handler(self, guard: Guard) -> grpc.GenericRpcHandler:
@@ -186,30 +146,34 @@ class SpeechServicer:
 class OperationsServicer:
     """``google.longrunning.Operations``, one for both API versions."""
 
-    def __init__(self, store: OperationStore | None = None) -> None:
-        self.store = store
-
-    def _store(self, method: str) -> OperationStore:
-        if self.store is None:
-            raise not_yet(f"{OPERATIONS_SERVICE}/{method}")
-        return self.store
+    def __init__(self, long_running: LongRunningRecognizer) -> None:
+        self.long_running = long_running
 
     async def get_operation(self, request: Any, context: Context) -> Message:
-        return await self._store("GetOperation").get_operation(request)
+        return operations.operation(await self.long_running.get(request.name))
 
     async def list_operations(self, request: Any, context: Context) -> Message:
-        return await self._store("ListOperations").list_operations(request)
+        # One Operations service serves both versions: gRPC clients decode by @type.
+        page = await self.long_running.list(
+            filter_text=request.filter, page_size=request.page_size, page_token=request.page_token
+        )
+        return operations.list_response(page)
 
     async def delete_operation(self, request: Any, context: Context) -> Message:
-        await self._store("DeleteOperation").delete_operation(request)
+        await self.long_running.delete(request.name)
         return empty_pb2.Empty()
 
     async def cancel_operation(self, request: Any, context: Context) -> Message:
-        await self._store("CancelOperation").cancel_operation(request)
+        await self.long_running.cancel(request.name)
         return empty_pb2.Empty()
 
     async def wait_operation(self, request: Any, context: Context) -> Message:
-        return await self._store("WaitOperation").wait_operation(request)
+        timeout = (
+            request.timeout.ToTimedelta().total_seconds()
+            if request.HasField("timeout")
+            else WAIT_DEFAULT_SECONDS
+        )
+        return operations.operation(await self.long_running.wait(request.name, timeout))
 
     def handler(self, guard: Guard) -> grpc.GenericRpcHandler:
         return grpc.method_handlers_generic_handler(

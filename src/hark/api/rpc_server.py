@@ -1,6 +1,6 @@
 """The ``grpc.aio`` server: Speech (v1, v1p1beta1), Operations, health and reflection.
 
-Runs in the same event loop as REST, over the same Recognizer. Its receive cap is above
+Runs in the same event loop as REST, over the same cores. Its receive cap is above
 Google's request limit so that an over-limit request reaches ``check_request_size`` and gets
 Google's INVALID_ARGUMENT text; only a message past the cap itself is refused by gRPC
 (RESOURCE_EXHAUSTED, "Received message larger than max").
@@ -16,18 +16,12 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from hark.api import convert
-from hark.api.rpc import (
-    OPERATIONS_SERVICE,
-    Guard,
-    LongRunning,
-    OperationsServicer,
-    OperationStore,
-    SpeechServicer,
-    Streaming,
-)
+from hark.api.rpc import OPERATIONS_SERVICE, Guard, OperationsServicer, SpeechServicer
 from hark.auth import ApiKeys
+from hark.jobs.service import LongRunningRecognizer
 from hark.settings import Limits
 from hark.speech.recognizer import Recognizer
+from hark.speech.streaming.session import StreamingRecognizer
 
 TRANSPORT_SLACK_BYTES = 1 << 20
 """Room above ``max_request_bytes`` for the config and framing of a request at the limit."""
@@ -44,15 +38,6 @@ class Tls:
         return grpc.ssl_server_credentials([(self.key.read_bytes(), self.cert.read_bytes())])
 
 
-@dataclass(frozen=True)
-class Plugins:
-    """Collaborators that turn the UNIMPLEMENTED methods into real ones."""
-
-    long_running: LongRunning | None = None
-    streaming: Streaming | None = None
-    operations: OperationStore | None = None
-
-
 def receive_cap(limits: Limits) -> int:
     """gRPC's receive limit: twice Google's request limit, so over-limit requests get
     Google's INVALID_ARGUMENT rather than a transport error up to that size."""
@@ -65,9 +50,10 @@ class RpcServer:
     def __init__(
         self,
         recognizer: Recognizer,
+        long_running: LongRunningRecognizer,
+        streaming: StreamingRecognizer,
         keys: ApiKeys,
         limits: Limits,
-        plugins: Plugins = Plugins(),
     ) -> None:
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(
@@ -75,16 +61,10 @@ class RpcServer:
         )
         guard = Guard(keys)
         services = [
-            SpeechServicer(
-                recognizer,
-                version,
-                limits,
-                long_running=plugins.long_running,
-                streaming=plugins.streaming,
-            )
+            SpeechServicer(version, limits, recognizer, long_running, streaming)
             for version in (convert.V1, convert.V1P1BETA1)
         ]
-        operations = OperationsServicer(plugins.operations)
+        operations = OperationsServicer(long_running)
         self.server.add_generic_rpc_handlers(
             [service.handler(guard) for service in services] + [operations.handler(guard)]
         )

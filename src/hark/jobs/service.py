@@ -1,6 +1,6 @@
 """Google's LongRunningRecognize and the Operations service, over durable jobs.
 
-``Operations`` is what every transport calls: ``submit`` (LongRunningRecognize),
+``LongRunningRecognizer`` is what every transport calls: ``submit`` (LongRunningRecognize),
 ``get``/``list``/``cancel``/``delete``/``wait`` (google.longrunning.Operations). It returns
 core ``Job`` records; each transport renders them for the job's API version.
 
@@ -47,7 +47,7 @@ RenderOutput = Callable[[Job, Recognition], bytes]
 """The response JSON written to ``outputConfig.gcsUri`` (wire format: from the api layer)."""
 
 
-class Operations:
+class LongRunningRecognizer:
     """Long-running recognition as durable operations."""
 
     def __init__(

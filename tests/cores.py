@@ -1,0 +1,56 @@
+"""Test helper: the three cores (recognise, stream, long-running) over any engine, no model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from hark.api import operations
+from hark.engine import Engine
+from hark.engine.pool import EnginePool
+from hark.jobs.local import LocalJobQueue
+from hark.jobs.service import LongRunningRecognizer
+from hark.jobs.sqlite import SqliteJobStore
+from hark.settings import Limits, StorageSettings
+from hark.speech.recognizer import Recognizer
+from hark.speech.streaming.session import StreamingRecognizer
+from hark.storage import AudioStorage
+
+
+@dataclass
+class Cores:
+    """What ``app.build_services`` builds, over the given engine; ``close`` releases it."""
+
+    pool: EnginePool
+    recognizer: Recognizer
+    streaming: StreamingRecognizer
+    long_running: LongRunningRecognizer
+    jobs: LocalJobQueue
+    store: SqliteJobStore
+
+    async def close(self) -> None:
+        await self.jobs.close()
+        await self.store.close()
+        await self.pool.close()
+
+
+async def build_cores(
+    engine: Engine, data_dir: Path, *, max_queue: int = 8, limits: Limits | None = None
+) -> Cores:
+    limits = limits or Limits()
+    pool = EnginePool(engine, workers=1, max_queue=max_queue)
+    storage = AudioStorage(StorageSettings(), data_dir)
+    recognizer = Recognizer(pool, engine.info, limits, fetch=storage.read)
+    store = SqliteJobStore(data_dir / "jobs.sqlite3")
+    jobs = LocalJobQueue(store, workers=1, max_queue=8, retention_seconds=3600.0)
+    long_running = LongRunningRecognizer(
+        recognizer,
+        store=store,
+        queue=jobs,
+        storage=storage,
+        limits=limits,
+        render_output=operations.output_json,
+    )
+    await jobs.start(long_running.run)
+    streaming = StreamingRecognizer(recognizer, slots=1)
+    return Cores(pool, recognizer, streaming, long_running, jobs, store)
