@@ -1,7 +1,9 @@
-"""Test helper: any corpus file → bytes in a chosen Google encoding, made with PyAV at test time.
+"""Test helper: any corpus file (or audio bytes) → bytes in a chosen Google encoding, made with
+PyAV at test time; ``tone`` makes audio for the tests that need no corpus.
 
     from audio_samples import encode
     data = encode(corpus_file("en_cmu_cards_001.wav"), "OGG_OPUS", 48000, 1)
+    flac = encode(wav_bytes(tone(1.0)), "FLAC", 16000)
 
 Encodings: LINEAR16 (headerless s16le), WAV (LINEAR16 in RIFF), MULAW, ALAW (headerless G.711),
 MULAW_WAV, FLAC, OGG_OPUS, WEBM_OPUS, MP3, AMR (AMR-NB "#!AMR\\n" storage format, 8 kHz mono).
@@ -32,11 +34,19 @@ _CONTAINER = {
     "WEBM_OPUS": ("webm", "libopus", "s16"),
     "MP3": ("mp3", "libmp3lame", "s16p"),
     "AMR": ("amr", "libopencore_amrnb", "s16"),
+    "AAC_M4A": ("mp4", "aac", "fltp"),  # not a Google encoding: what a phone records
 }
 _RAW = {"LINEAR16": "pcm_s16le", "MULAW": "pcm_mulaw", "ALAW": "pcm_alaw"}
 
 
-def _open_source(path: Path) -> av.container.InputContainer:
+Source = str | os.PathLike[str] | bytes
+"""A file path, or the bytes of an audio file (a WAV from ``wav_bytes``, say)."""
+
+
+def _open_source(source: Source) -> av.container.InputContainer:
+    if isinstance(source, bytes):
+        return av.open(io.BytesIO(source))
+    path = Path(source)
     if path.suffix in (".raw", ".ulaw"):
         row = manifest()[path.name]
         fmt = "mulaw" if path.suffix == ".ulaw" else "s16le"
@@ -48,11 +58,11 @@ def _open_source(path: Path) -> av.container.InputContainer:
     return av.open(str(path))
 
 
-def frames(path: Path, rate: int, channels: int, fmt: str = "s16") -> list[av.AudioFrame]:
+def frames(source: Source, rate: int, channels: int, fmt: str = "s16") -> list[av.AudioFrame]:
     """The file decoded and resampled to ``rate`` Hz, ``channels`` channels, sample format ``fmt``."""
     resampler = av.AudioResampler(format=fmt, layout=LAYOUTS[channels - 1], rate=rate)
     out: list[av.AudioFrame] = []
-    with _open_source(Path(path)) as container:
+    with _open_source(source) as container:
         for frame in container.decode(audio=0):
             frame.pts = None
             out += resampler.resample(frame)
@@ -60,23 +70,29 @@ def frames(path: Path, rate: int, channels: int, fmt: str = "s16") -> list[av.Au
     return out
 
 
-def wav_bytes(samples: np.ndarray) -> bytes:
-    """16 kHz mono float samples as a 16-bit WAV file."""
+def wav_bytes(samples: np.ndarray, rate: int = 16000) -> bytes:
+    """Float samples (one row per channel, or a 1-D mono array) as a 16-bit WAV file."""
+    channels = samples.reshape(1, -1) if samples.ndim == 1 else samples
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
+        out.setnchannels(channels.shape[0])
         out.setsampwidth(2)
-        out.setframerate(16000)
-        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+        out.setframerate(rate)
+        out.writeframes((np.clip(channels.T, -1, 1) * 32767).astype("<i2").tobytes())
     return buffer.getvalue()
 
 
-def encode(path: str | os.PathLike[str], encoding: str, rate: int, channels: int = 1) -> bytes:
+def tone(seconds: float, rate: int = 16000, channels: int = 1) -> np.ndarray:
+    """A 440 Hz tone at half scale, ``channels`` rows of ``seconds`` at ``rate`` Hz."""
+    times = np.arange(round(seconds * rate)) / rate
+    wave_ = (0.5 * np.sin(2 * np.pi * 440 * times)).astype(np.float32)
+    return np.tile(wave_, (channels, 1)) if channels > 1 else wave_
+
+
+def encode(path: Source, encoding: str, rate: int, channels: int = 1) -> bytes:
     """Bytes of ``path``'s audio in ``encoding`` at ``rate`` Hz with ``channels`` channels."""
     if encoding in _RAW:
-        pcm = np.concatenate(
-            [f.to_ndarray().reshape(-1) for f in frames(Path(path), rate, channels)]
-        )
+        pcm = np.concatenate([f.to_ndarray().reshape(-1) for f in frames(path, rate, channels)])
         data = pcm.astype("<i2").tobytes()
         if encoding == "LINEAR16":
             return data
@@ -94,7 +110,7 @@ def encode(path: str | os.PathLike[str], encoding: str, rate: int, channels: int
         if codec == "libopencore_amrnb":
             stream.bit_rate = 12200
         frame_size = 0
-        pending = [f.to_ndarray() for f in frames(Path(path), rate, channels, sample_fmt)]
+        pending = [f.to_ndarray() for f in frames(path, rate, channels, sample_fmt)]
         planar = sample_fmt.endswith("p")
         samples = np.concatenate(pending, axis=1)
         frame_size = stream.codec_context.frame_size or 1024

@@ -1,11 +1,18 @@
-"""Test helper: the three cores (recognise, stream, long-running) over any engine, no model."""
+"""Test helper: the three cores (recognise, stream, long-running) over any engine, and the
+REST app over them: the server's composition in process, with no model."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+from starlette.applications import Starlette
+
 from hark.api import operations
+from hark.api.rest import RestApi
+from hark.api.rest_operations import OperationRoutes
+from hark.api.websocket import StreamingSocket
+from hark.auth import ApiKeys
 from hark.engine import Engine
 from hark.engine.pool import EnginePool
 from hark.jobs.local import LocalJobQueue
@@ -54,3 +61,11 @@ async def build_cores(
     await jobs.start(long_running.run)
     streaming = StreamingRecognizer(recognizer, slots=1)
     return Cores(pool, recognizer, streaming, long_running, jobs, store)
+
+
+def rest_app(cores: Cores, keys: ApiKeys | None = None, limits: Limits | None = None) -> Starlette:
+    """The REST and WebSocket app ``hark serve`` runs, over ``cores``."""
+    keys = keys or ApiKeys(())
+    rest = RestApi(cores.recognizer, keys, limits or Limits())
+    socket = StreamingSocket(cores.streaming, keys)
+    return rest.app([*OperationRoutes(rest, cores.long_running).routes(), *socket.routes()])

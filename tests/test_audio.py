@@ -32,6 +32,8 @@ from hark.errors import InvalidArgument
 from audio_samples import FIXTURES, encode
 from conftest import CORPUS, corpus_file, manifest
 
+pytestmark = pytest.mark.corpus  # decodes the corpus's real files
+
 BAD_ENCODING = "Invalid recognition 'config': bad encoding.."
 BAD_RATE = "Invalid recognition 'config': bad sample rate hertz."
 BAD_CHANNELS = "Invalid audio channel count"

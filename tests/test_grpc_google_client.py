@@ -19,13 +19,12 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 )
 
 from audio_samples import encode
-from conftest import Server, corpus_file, manifest
+from conftest import Server, corpus_file, reference
 from wer import wer
 
 pytestmark = pytest.mark.slow
 
 NAME = "en_librispeech_1089-134686-0000.flac"
-REFERENCE = manifest()[NAME]["transcript_normalized"]
 VERSIONS = pytest.mark.parametrize("module", [speech_v1, speech_v1p1beta1], ids=["v1", "v1p1beta1"])
 
 
@@ -59,7 +58,7 @@ def test_recognize_with_words_and_alternatives(server: Server, module: ModuleTyp
         config=full_config(module), audio=audio(module)
     )
     text = " ".join(result.alternatives[0].transcript for result in response.results)
-    assert wer(REFERENCE, text) <= 0.2
+    assert wer(reference(NAME), text) <= 0.2
     assert response.total_billed_time.total_seconds() == 11
     words = [word for result in response.results for word in result.alternatives[0].words]
     assert words and all(0 < word.confidence <= 1 for word in words)

@@ -20,12 +20,11 @@ from hark.auth import ApiKeys
 from hark.engine import DecodeOptions, Progress, Samples, Transcript
 from hark.settings import Limits
 
-from audio_samples import encode
-from conftest import corpus_file
+from audio_samples import tone, wav_bytes
 from cores import Cores, build_cores
 from fake_engine import FakeEngine
 
-WAV = encode(corpus_file("en_librispeech_1089-134686-0000.flac"), "WAV", 16000, 1)
+WAV = wav_bytes(tone(1.0))
 CONFIG = speech_v1.RecognitionConfig(language_code="en-US")
 AUDIO = speech_v1.RecognitionAudio(content=WAV)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import pytest
+
 from hark.engine import DecodeOptions, Progress, Samples, Stop, Transcript
 from hark.engine.pool import EnginePool
 from hark.settings import Limits
@@ -72,6 +74,7 @@ class _Recording(FakeEngine):
             self.stops.append(seen[-1] if stop is not None and seen else None)
 
 
+@pytest.mark.corpus
 async def test_an_interim_in_flight_gives_way_to_the_final() -> None:
     engine = _Recording()
     pool = EnginePool(engine)
