@@ -16,6 +16,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -74,7 +75,7 @@ def main() -> None:
             server.stop()
 
 
-def run(clips: list, server: object, model: object, batched: object, repeat: int) -> None:
+def run(clips: list[Any], server: Any, model: Any, batched: Any, repeat: int) -> None:
     client = httpx.Client(timeout=300)
     print(
         f"{'clip':44} {'sec':>5} {'hark s':>7} {'raw s':>7} {'ratio':>6} {'rawB s':>7} "
@@ -117,7 +118,7 @@ def run(clips: list, server: object, model: object, batched: object, repeat: int
         f"total: hark {totals['hark']:.2f} s, raw sequential {totals['raw']:.2f} s, raw batched "
         f"{totals['rawb']:.2f} s; hark/raw = {totals['hark'] / totals['raw']:.3f}"
     )
-    print(f"hark server peak RSS: {peak_rss_mb(server.process.pid):.0f} MB")  # type: ignore[attr-defined]
+    print(f"hark server peak RSS: {peak_rss_mb(server.process.pid):.0f} MB")
     print("reproduce: .venv/bin/python bench/recognize_overhead.py --repeat", repeat)
 
 

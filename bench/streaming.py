@@ -27,6 +27,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -111,7 +112,7 @@ async def main(max_streams: int, per_clip: bool, tuning: PolicyOptions) -> None:
     clips = {name: encode(CORPUS / name, "LINEAR16", 16000) for name in CLIPS}
     reference_end, batch_text = {}, {}
     for name, pcm in clips.items():
-        samples = np.frombuffer(pcm, "<i2").astype(np.float32) / 32768
+        samples = (np.frombuffer(pcm, "<i2") / 32768).astype(np.float32)
         transcript = engine.transcribe(samples, DecodeOptions(beam_size=5))
         words = [w for s in transcript.segments for w in s.words]
         reference_end[name] = words[-1].end
@@ -180,6 +181,7 @@ if __name__ == "__main__":
         help="override a PolicyOptions tuning value, e.g. --tune endpoint_silence=0.3",
     )
     args = parser.parse_args()
-    tuning = PolicyOptions(**{k: float(v) for k, v in (t.split("=", 1) for t in args.tune)})
+    overrides: dict[str, Any] = {k: float(v) for k, v in (t.split("=", 1) for t in args.tune)}
+    tuning = PolicyOptions(**overrides)
     print("tuning:", " ".join(args.tune) or "defaults")
     asyncio.run(main(args.streams, args.per_clip, tuning))

@@ -16,6 +16,7 @@ import io
 import os
 import wave
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -43,7 +44,7 @@ Source = str | os.PathLike[str] | bytes
 """A file path, or the bytes of an audio file (a WAV from ``wav_bytes``, say)."""
 
 
-def _open_source(source: Source) -> av.container.InputContainer:
+def _open_source(source: Source) -> Any:  # an av InputContainer
     if isinstance(source, bytes):
         return av.open(io.BytesIO(source))
     path = Path(source)
@@ -96,7 +97,7 @@ def encode(path: Source, encoding: str, rate: int, channels: int = 1) -> bytes:
         data = pcm.astype("<i2").tobytes()
         if encoding == "LINEAR16":
             return data
-        ctx = av.CodecContext.create(_RAW[encoding], "w")
+        ctx: Any = av.CodecContext.create(_RAW[encoding], "w")  # an AudioCodecContext
         ctx.sample_rate, ctx.layout, ctx.format = rate, LAYOUTS[channels - 1], "s16"
         frame = av.AudioFrame.from_ndarray(
             pcm.reshape(1, -1), format="s16", layout=LAYOUTS[channels - 1]
@@ -106,7 +107,7 @@ def encode(path: Source, encoding: str, rate: int, channels: int = 1) -> bytes:
     fmt, codec, sample_fmt = _CONTAINER[encoding]
     buf = io.BytesIO()
     with av.open(buf, "w", format=fmt) as out:
-        stream = out.add_stream(codec, rate=rate, layout=LAYOUTS[channels - 1])
+        stream: Any = out.add_stream(codec, rate=rate, layout=LAYOUTS[channels - 1])  # audio
         if codec == "libopencore_amrnb":
             stream.bit_rate = 12200
         frame_size = 0

@@ -82,7 +82,7 @@ class FakeEngine:
         with self._busy():
             if stop is not None and stop():
                 raise Stopped()
-            transcript = self._transcript(samples, options)
+            transcript = self.transcript(samples, options)
         if progress is not None:
             progress(transcript.duration)
         return transcript
@@ -93,12 +93,12 @@ class FakeEngine:
         """One call (one ``delay``) for the whole batch; sizes are kept in ``batch_sizes``."""
         with self._busy():
             self.batch_sizes.append(len(batch))
-            return [self._transcript(samples, options) for samples in batch]
+            return [self.transcript(samples, options) for samples in batch]
 
     def n_best(self, samples: Samples, options: DecodeOptions, count: int) -> list[Hypothesis]:
         """The transcript text, then ``"<text> (alternative N)"``; confidence 0.9, 0.8, ..."""
         with self._busy():
-            segments = self._transcript(samples, options).segments
+            segments = self.transcript(samples, options).segments
         text = " ".join(s.text.strip() for s in segments)
         if not text:
             return []
@@ -126,7 +126,8 @@ class FakeEngine:
             with self._lock:
                 self._active -= 1
 
-    def _transcript(self, samples: Samples, options: DecodeOptions) -> Transcript:
+    def transcript(self, samples: Samples, options: DecodeOptions) -> Transcript:
+        """What every method answers for ``samples``: override it to change them all."""
         duration = len(samples) / SAMPLE_RATE
         if self._script is not None:
             segments = _scripted(self._script, duration)

@@ -15,7 +15,6 @@ from hark.engine import (
     SAMPLE_RATE,
     DecodeOptions,
     Engine,
-    Progress,
     Samples,
     Segment,
     Stopped,
@@ -179,11 +178,9 @@ async def test_pool_is_fifo_and_skips_cancelled_waiters() -> None:
     order: list[int] = []
 
     class Recording(FakeEngine):
-        def transcribe(
-            self, samples: Samples, options: DecodeOptions, progress: Progress | None = None
-        ) -> Transcript:
+        def transcript(self, samples: Samples, options: DecodeOptions) -> Transcript:
             order.append(len(samples))
-            return super().transcribe(samples, options, progress)
+            return super().transcript(samples, options)
 
     engine = Recording(["x"], delay=0.05)
     pool = EnginePool(engine, workers=1, max_queue=8)
@@ -304,7 +301,12 @@ def test_stop_is_asked_after_each_encoder_pass(whisper: Engine) -> None:
     assert asked == [1]  # the one 30 s window was encoded, then abandoned before decoding
 
     asked.clear()
-    kept = whisper.transcribe(audio, DecodeOptions(), stop=lambda: bool(asked.append(1)))
+
+    def ask() -> bool:
+        asked.append(1)
+        return False
+
+    kept = whisper.transcribe(audio, DecodeOptions(), stop=ask)
     assert asked == [1]
     assert wer(reference("en_librispeech_1272-128104-0000.wav"), text_of(kept.segments)) <= 0.1
 
@@ -352,6 +354,7 @@ class _Unclosable:
         self._engine = engine
         self.info = engine.info
         self.transcribe = engine.transcribe
+        self.transcribe_batch = engine.transcribe_batch
         self.n_best = engine.n_best
 
     def close(self) -> None:

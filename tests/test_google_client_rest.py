@@ -22,7 +22,9 @@ def rest_client(module: ModuleType, server: Server, api_key: str | None = None) 
     if api_key:
         return module.SpeechClient(transport="rest", client_options={**options, "api_key": api_key})
     return module.SpeechClient(
-        credentials=AnonymousCredentials(), transport="rest", client_options=options
+        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+        transport="rest",
+        client_options=options,
     )
 
 

@@ -74,14 +74,14 @@ def test_grpc_and_rest_give_the_same_results(server: Server, module: ModuleType)
         config=full_config(module), audio=audio(module)
     )
     rest = module.SpeechClient(
-        credentials=AnonymousCredentials(),
+        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
         transport="rest",
         client_options={"api_endpoint": server.url},
     )
     over_rest = rest.recognize(config=full_config(module), audio=audio(module))
 
     def comparable(response: Any) -> dict[str, Any]:
-        document = json_format.MessageToDict(type(response).pb(response))
+        document: dict[str, Any] = json_format.MessageToDict(type(response).pb(response))
         document.pop("requestId")
         return document
 

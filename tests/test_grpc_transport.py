@@ -17,7 +17,7 @@ from google.cloud.speech_v1.services.speech.transports import SpeechGrpcAsyncIOT
 
 from hark.api.rpc_server import RpcServer
 from hark.auth import ApiKeys
-from hark.engine import DecodeOptions, Progress, Samples, Transcript
+from hark.engine import DecodeOptions, Samples, Transcript
 from hark.settings import Limits
 
 from audio_samples import tone, wav_bytes
@@ -30,9 +30,7 @@ AUDIO = speech_v1.RecognitionAudio(content=WAV)
 
 
 class Broken(FakeEngine):
-    def transcribe(
-        self, samples: Samples, options: DecodeOptions, progress: Progress | None = None
-    ) -> Transcript:
+    def transcript(self, samples: Samples, options: DecodeOptions) -> Transcript:
         raise RuntimeError("secret internals")
 
 
@@ -74,7 +72,7 @@ async def test_long_running_and_operations_reach_the_jobs_core(tmp_path: Path) -
     operation = await client.long_running_recognize(config=CONFIG, audio=AUDIO)
     response = await operation.result(timeout=30)
     assert response.results[0].alternatives[0].transcript == "hello world"
-    operations = client.transport.operations_client  # type: ignore[attr-defined]
+    operations = client.transport.operations_client
     with pytest.raises(exceptions.NotFound, match="7"):
         await operations.get_operation("7")
     await stop(server, cores)

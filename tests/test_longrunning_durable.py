@@ -30,7 +30,7 @@ SHORT = "en_librispeech_1089-134686-0000.flac"
 @pytest.mark.parametrize("module", [speech_v1, speech_v1p1beta1], ids=["v1", "v1p1beta1"])
 def test_official_client_result_over_rest(server: Server, module: ModuleType) -> None:
     client = module.SpeechClient(
-        credentials=AnonymousCredentials(),
+        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
         transport="rest",
         client_options={"api_endpoint": server.url},
     )
@@ -41,7 +41,7 @@ def test_official_client_result_over_rest(server: Server, module: ModuleType) ->
         audio=module.RecognitionAudio(uri=uri),
         output_config=module.TranscriptOutputConfig(gcs_uri=output),
     )
-    operation = client.long_running_recognize(request=request)  # type: ignore[attr-defined]
+    operation = client.long_running_recognize(request=request)
     response = operation.result(timeout=120)  # strict JSON parsing of every poll
     text = " ".join(result.alternatives[0].transcript for result in response.results)
     assert wer(reference(SHORT), text) <= 0.2
@@ -56,7 +56,7 @@ def test_official_client_result_over_rest(server: Server, module: ModuleType) ->
     assert written["results"][0]["alternatives"][0]["transcript"] == (
         response.results[0].alternatives[0].transcript
     )
-    inline = client.long_running_recognize(  # type: ignore[attr-defined]
+    inline = client.long_running_recognize(
         config=module.RecognitionConfig(language_code="en-US"),
         audio=module.RecognitionAudio(content=corpus_file(SHORT).read_bytes()),
     )
@@ -64,7 +64,7 @@ def test_official_client_result_over_rest(server: Server, module: ModuleType) ->
         wer(reference(SHORT), inline.result(timeout=120).results[0].alternatives[0].transcript)
         <= 0.2
     )
-    listed = client.list_operations({"name": ""})  # type: ignore[attr-defined]
+    listed = client.list_operations({"name": ""})
     assert operation.operation.name in {op.name for op in listed.operations}
 
 

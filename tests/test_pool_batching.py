@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from hark.engine import DecodeOptions, Samples
+from hark.engine import DecodeOptions, Samples, Transcript
 from hark.engine.pool import EnginePool
 
 from conftest import corpus_file
@@ -58,7 +59,9 @@ async def test_batches_never_jump_the_queue_or_mix_options() -> None:
 
 async def test_a_batch_failure_reaches_every_caller() -> None:
     class Broken(FakeEngine):
-        def transcribe_batch(self, batch: object, options: DecodeOptions) -> list:  # type: ignore[override]
+        def transcribe_batch(
+            self, batch: Sequence[Samples], options: DecodeOptions
+        ) -> list[Transcript]:
             raise RuntimeError("boom")
 
     pool = EnginePool(Broken(["x"], delay=0.1), workers=1, max_queue=8, max_batch=8)

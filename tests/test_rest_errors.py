@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from hark.auth import ApiKeys
-from hark.engine import DecodeOptions, Progress, Samples, Transcript
+from hark.engine import DecodeOptions, Samples, Transcript
 
 from audio_samples import encode, tone, wav_bytes
 from cores import build_cores, rest_app
@@ -240,9 +240,7 @@ async def test_api_keys(keyed_server: httpx.AsyncClient) -> None:
 
 
 class Broken(FakeEngine):
-    def transcribe(
-        self, samples: Samples, options: DecodeOptions, progress: Progress | None = None
-    ) -> Transcript:
+    def transcript(self, samples: Samples, options: DecodeOptions) -> Transcript:
         raise RuntimeError("secret internals")
 
 

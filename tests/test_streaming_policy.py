@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from hark.engine import Word
+from hark.engine.vad import FRAME_SECONDS
 from hark.speech.streaming.policy import (
-    FRAME_SECONDS,
     Event,
     Final,
     Interim,

@@ -161,7 +161,7 @@ def recognize_response(recognition: Recognition, version: ApiVersion) -> Message
     """Google's ``RecognizeResponse`` for a core Recognition."""
     response: Any = version.message("RecognizeResponse")()
     fill_recognition(response, recognition)
-    return response  # type: ignore[no-any-return]
+    return response
 
 
 def fill_recognition(message: Any, recognition: Recognition) -> None:

@@ -45,7 +45,7 @@ def response(job: Job, recognition: Recognition) -> Message:
     convert.fill_recognition(message, recognition)
     if job.output_uri:
         message.output_config.gcs_uri = job.output_uri
-    return message  # type: ignore[no-any-return]
+    return message
 
 
 def output_json(job: Job, recognition: Recognition) -> bytes:
@@ -84,4 +84,4 @@ def _metadata(job: Job, version: convert.ApiVersion) -> Message:
     message.uri = job.uri
     if job.output_uri and "output_config" in message.DESCRIPTOR.fields_by_name:
         message.output_config.gcs_uri = job.output_uri
-    return message  # type: ignore[no-any-return]
+    return message

@@ -76,7 +76,7 @@ def response_message(response: StreamingResponse, version: ApiVersion) -> Messag
         message.speech_event_time.FromNanoseconds(nanos(response.speech_event_time))
     if response.total_billed_seconds is not None:
         message.total_billed_time.seconds = response.total_billed_seconds
-    return message  # type: ignore[no-any-return]
+    return message
 
 
 async def streaming_recognize(
