@@ -8,7 +8,7 @@ from hark.engine import ModelInfo
 from hark.errors import InvalidArgument
 from hark.settings import Limits
 from hark.speech import text
-from hark.speech.config import plan
+from hark.speech.plan import plan
 from hark.speech.types import Adaptation, Phrase, RecognitionConfig
 
 ENGLISH = ModelInfo("tiny.en", multilingual=False, languages=frozenset({"en"}))

@@ -29,7 +29,7 @@ from hark.errors import Cancelled, Code, InvalidArgument, NotFound, SpeechError
 from hark.jobs import Job, JobError, JobQueue, JobState, JobStore, Page
 from hark.settings import Limits
 from hark.speech import long_audio
-from hark.speech.config import Plan
+from hark.speech.plan import Plan
 from hark.speech.recognizer import Recognizer, check_source
 from hark.speech.types import AudioSource, Recognition, RecognitionConfig
 from hark.storage import AudioStorage

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hark.engine import SAMPLE_RATE
-from hark.speech.config import Plan
+from hark.speech.plan import Plan
 from hark.speech.recognizer import Recognizer, billed_seconds, new_request_id
 from hark.speech.types import Recognition, Result
 

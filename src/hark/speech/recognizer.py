@@ -28,7 +28,7 @@ from hark.engine import (
 from hark.errors import SYNC_TOO_LONG, InvalidArgument
 from hark.settings import Limits
 from hark.speech import results, text
-from hark.speech.config import Plan, plan
+from hark.speech.plan import Plan, plan
 from hark.speech.types import Alternative, AudioSource, Recognition, RecognitionConfig, Result
 
 N_BEST_MAX_SECONDS = 30.0

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from hark.engine import Segment, Word
 from hark.speech import profanity, text
-from hark.speech.config import Plan
+from hark.speech.plan import Plan
 from hark.speech.types import Alternative, Result, WordInfo
 
 PAUSE_SECONDS = 0.8

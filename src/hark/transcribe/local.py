@@ -17,8 +17,8 @@ from hark.core import Core, build_core
 from hark.engine.loading import ModelUnavailable
 from hark.errors import FailedPrecondition
 from hark.settings import build_settings
-from hark.speech.config import Plan
 from hark.speech.long_audio import recognize_windows, windows
+from hark.speech.plan import Plan
 from hark.speech.types import Recognition, RecognitionConfig
 from hark.transcribe import Progress, Transcriber, media, rest_json
 

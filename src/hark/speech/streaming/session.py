@@ -31,7 +31,7 @@ from hark.engine.vad import StreamingVad
 from hark.errors import InvalidArgument, OutOfRange, SpeechError
 from hark.settings import Limits
 from hark.speech import results
-from hark.speech.config import Plan
+from hark.speech.plan import Plan
 from hark.speech.recognizer import Recognizer, billed_seconds
 from hark.speech.streaming.policy import (
     Event,
