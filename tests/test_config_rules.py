@@ -8,14 +8,14 @@ from hark.engine import ModelInfo
 from hark.errors import InvalidArgument
 from hark.settings import Limits
 from hark.speech import text
-from hark.speech.plan import plan
+from hark.speech.plan import validate
 from hark.speech.types import Adaptation, Phrase, RecognitionConfig
 
 ENGLISH = ModelInfo("tiny.en", multilingual=False, languages=frozenset({"en"}))
 
 
 def planned(**fields: object) -> object:
-    return plan(RecognitionConfig(language_code="en-US", **fields), ENGLISH, Limits())  # type: ignore[arg-type]
+    return validate(RecognitionConfig(language_code="en-US", **fields), ENGLISH, Limits())  # type: ignore[arg-type]
 
 
 def test_spoken_punctuation_becomes_marks() -> None:

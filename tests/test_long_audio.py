@@ -40,7 +40,9 @@ async def test_two_minutes_of_speech_with_absolute_offsets(monkeypatch: pytest.M
     engine = WhisperEngine.load("tiny.en", compute_type="int8")
     pool = EnginePool(engine)
     recognizer = Recognizer(pool, engine.info, Limits())
-    plan = recognizer.plan(RecognitionConfig(language_code="en-US", enable_word_time_offsets=True))
+    plan = recognizer.validate(
+        RecognitionConfig(language_code="en-US", enable_word_time_offsets=True)
+    )
     progress: list[float] = []
     chunks = iter_file(corpus_file(name), plan.audio, chunk_seconds=10)
     recognition = await long_audio.recognize_windows(

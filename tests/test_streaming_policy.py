@@ -5,13 +5,13 @@ from __future__ import annotations
 from hark.engine import Word
 from hark.engine.vad import FRAME_SECONDS
 from hark.speech.streaming.policy import (
+    DecodeWindow,
     Event,
     Final,
     Interim,
     PolicyOptions,
     SpeechEvent,
     StreamingPolicy,
-    Window,
     agreed,
     new_words,
 )
@@ -36,7 +36,7 @@ def timed(text: str, start: float = 0.5, step: float = 0.4) -> list[Word]:
     ]
 
 
-def decode(policy: StreamingPolicy, text: str) -> Window:
+def decode(policy: StreamingPolicy, text: str) -> DecodeWindow:
     window = policy.next_window()
     assert window is not None
     policy.hypothesis(window, timed(text))

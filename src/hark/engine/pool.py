@@ -1,11 +1,11 @@
 """``EnginePool``: the one owner of the process's engine, and the queue in front of it.
 
-Callers on the event loop ``await pool.transcribe(...)``; the call becomes a job in a bounded
-FIFO queue; ``workers`` worker tasks take jobs in order and run them, one each, on a thread
+Callers on the event loop ``await pool.transcribe(...)``; the call becomes an entry in a bounded
+FIFO queue; ``workers`` worker tasks take entries in order and run them, one each, on a thread
 pool of the same size, so the event loop never blocks on the model.
 
-Batching: when a worker takes a ``transcribe`` job and the jobs right behind it in the queue
-are ``transcribe`` jobs with the same options, it takes them too (up to ``max_batch``) and runs
+Batching: when a worker takes a ``transcribe`` entry and the entries right behind it in the queue
+are ``transcribe`` entries with the same options, it takes them too (up to ``max_batch``) and runs
 them as one ``Engine.transcribe_batch`` call. Only the head of the queue is ever taken, so the
 order stays FIFO; batches form by themselves while the engine is busy, and a lone request is
 never held back waiting for company.
@@ -36,7 +36,7 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class _Job:
+class _Call:
     """One blocking engine call and where its outcome goes; ``samples``/``options`` are set
     for a ``transcribe`` call, which may join others in a batch."""
 
@@ -45,7 +45,7 @@ class _Job:
     samples: Samples | None = None
     options: DecodeOptions | None = None
 
-    def joins(self, first: _Job) -> bool:
+    def joins(self, first: _Call) -> bool:
         return (
             self.samples is not None
             and self.options is not None
@@ -53,14 +53,14 @@ class _Job:
         )
 
 
-class _JobQueue(asyncio.Queue[_Job]):
+class _CallQueue(asyncio.Queue[_Call]):
     """A FIFO ``asyncio.Queue`` whose head can be looked at (extended through ``_init``, as
     ``asyncio.LifoQueue`` is)."""
 
     def _init(self, maxsize: int) -> None:
-        self._queue: deque[_Job] = deque()
+        self._queue: deque[_Call] = deque()
 
-    def head(self) -> _Job | None:
+    def head(self) -> _Call | None:
         return self._queue[0] if self._queue else None
 
 
@@ -86,10 +86,10 @@ class EnginePool:
         self._engine = engine
         self._workers = workers
         self._max_queue = max_queue
-        self._queue = _JobQueue()
-        # Jobs accepted and not yet finished (waiting + running). Capacity is checked on this
-        # count, not on the queue's size: a job put in the queue stays there until its worker
-        # task is scheduled, so a burst within one loop tick would otherwise count the jobs
+        self._queue = _CallQueue()
+        # Entries accepted and not yet finished (waiting + running). Capacity is checked on this
+        # count, not on the queue's size: an entry put in the queue stays there until its worker
+        # task is scheduled, so a burst within one loop tick would otherwise count the entries
         # about to start as waiting.
         self._admitted = 0
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hark-engine")
@@ -136,11 +136,11 @@ class EnginePool:
             return
         self._closed = True
         while not self._queue.empty():
-            job = self._queue.get_nowait()
-            _settle(job, exc=Unavailable("Hark is shutting down."))
+            entry = self._queue.get_nowait()
+            _settle(entry, exc=Unavailable("Hark is shutting down."))
             self._admitted -= 1
             self._queue.task_done()
-        await self._queue.join()  # the jobs already running
+        await self._queue.join()  # the entries already running
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -161,10 +161,10 @@ class EnginePool:
                 f"Hark is at capacity: {self._max_queue} requests are queued; retry later."
             )
         self._start_workers()
-        job = _Job(call, asyncio.get_running_loop().create_future(), samples, options)
+        entry = _Call(call, asyncio.get_running_loop().create_future(), samples, options)
         self._admitted += 1
-        self._queue.put_nowait(job)
-        return cast(T, await job.future)
+        self._queue.put_nowait(entry)
+        return cast(T, await entry.future)
 
     def _start_workers(self) -> None:
         # Started on first use because tasks need the running loop.
@@ -177,51 +177,53 @@ class EnginePool:
     async def _work(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            jobs = [await self._queue.get()]
-            while len(jobs) < self._max_batch:
+            entries = [await self._queue.get()]
+            while len(entries) < self._max_batch:
                 head = self._queue.head()
-                if head is None or not head.joins(jobs[0]):
+                if head is None or not head.joins(entries[0]):
                     break
-                jobs.append(self._queue.get_nowait())
+                entries.append(self._queue.get_nowait())
             try:
-                live = [job for job in jobs if not job.future.done()]  # callers still waiting
+                live = [
+                    entry for entry in entries if not entry.future.done()
+                ]  # callers still waiting
                 if len(live) == 1:
                     await self._run_one(loop, live[0])
                 elif live:
                     await self._run_batch(loop, live)
             finally:
-                for _ in jobs:
+                for _ in entries:
                     self._admitted -= 1
                     self._queue.task_done()
 
-    async def _run_one(self, loop: asyncio.AbstractEventLoop, job: _Job) -> None:
+    async def _run_one(self, loop: asyncio.AbstractEventLoop, entry: _Call) -> None:
         try:
-            result = await loop.run_in_executor(self._executor, job.call)
+            result = await loop.run_in_executor(self._executor, entry.call)
         except Exception as exc:
-            _settle(job, exc=exc)
+            _settle(entry, exc=exc)
         else:
-            _settle(job, result=result)
+            _settle(entry, result=result)
 
-    async def _run_batch(self, loop: asyncio.AbstractEventLoop, jobs: list[_Job]) -> None:
-        batch = [job.samples for job in jobs if job.samples is not None]
-        options = jobs[0].options or DecodeOptions()
+    async def _run_batch(self, loop: asyncio.AbstractEventLoop, entries: list[_Call]) -> None:
+        batch = [entry.samples for entry in entries if entry.samples is not None]
+        options = entries[0].options or DecodeOptions()
         try:
             results = await loop.run_in_executor(
                 self._executor, self._engine.transcribe_batch, batch, options
             )
         except Exception as exc:
-            for job in jobs:
-                _settle(job, exc=exc)
+            for entry in entries:
+                _settle(entry, exc=exc)
         else:
-            for job, result in zip(jobs, results, strict=True):
-                _settle(job, result=result)
+            for entry, result in zip(entries, results, strict=True):
+                _settle(entry, result=result)
 
 
-def _settle(job: _Job, *, result: Any = None, exc: BaseException | None = None) -> None:
+def _settle(entry: _Call, *, result: Any = None, exc: BaseException | None = None) -> None:
     """Deliver an outcome unless the caller already went away (cancelled future)."""
-    if job.future.done():
+    if entry.future.done():
         return
     if exc is not None:
-        job.future.set_exception(exc)
+        entry.future.set_exception(exc)
     else:
-        job.future.set_result(result)
+        entry.future.set_result(result)

@@ -4,7 +4,7 @@
 ``get``/``list``/``cancel``/``delete``/``wait`` (google.longrunning.Operations). It returns
 core ``Job`` records; each transport renders them for the job's API version.
 
-``submit`` validates what Google validates before accepting: the config (``Recognizer.plan``),
+``submit`` validates what Google validates before accepting: the config (``Recognizer.validate``),
 the audio source, a ``gs://`` object's existence, the inline duration limit. Problems found
 while decoding end the operation with an ``error`` instead. ``run`` is the work of one job:
 the audio is decoded and recognised window by window (``long_audio``) so memory stays flat
@@ -75,7 +75,7 @@ class LongRunningRecognizer:
         output_uri: str = "",
     ) -> Job:
         """Accept a LongRunningRecognize request, or raise what Google raises at once."""
-        request_plan = self.recognizer.plan(config)
+        request_plan = self.recognizer.validate(config)
         check_source(source)
         if source.content:
             await self._check_inline(source.content, request_plan)
@@ -148,7 +148,7 @@ class LongRunningRecognizer:
 
     async def run(self, job: Job) -> Recognition:
         """The work of one claimed job (the ``Runner`` of the job queue)."""
-        request_plan = self.recognizer.plan(job.config)
+        request_plan = self.recognizer.validate(job.config)
         async with self._audio_file(job) as path:
             duration, _, _ = await asyncio.to_thread(audio.probe, path, request_plan.audio)
             if duration > self.limits.async_max_seconds:
@@ -157,7 +157,7 @@ class LongRunningRecognizer:
                     f"Audio exceeds the duration limit of {minutes:g} minutes for"
                     " LongRunningRecognize."
                 )
-            progress = _Progress(self.store, job.name, duration)
+            progress = _StoredProgress(self.store, job.name, duration)
             chunks = audio.iter_file(path, request_plan.audio, CHUNK_SECONDS)
             recognition = await long_audio.recognize_windows(
                 self.recognizer,
@@ -192,7 +192,7 @@ class LongRunningRecognizer:
             yield path
 
 
-class _Progress:
+class _StoredProgress:
     """Turns seconds recognised into ``progressPercent`` writes, at most once a second."""
 
     def __init__(self, store: JobStore, name: str, duration: float) -> None:

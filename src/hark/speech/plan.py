@@ -46,7 +46,7 @@ class Plan:
         return max(1, self.config.max_alternatives)
 
 
-def plan(config: RecognitionConfig, info: ModelInfo, limits: Limits) -> Plan:
+def validate(config: RecognitionConfig, info: ModelInfo, limits: Limits) -> Plan:
     """Validate ``config`` against the loaded model and ``limits``; INVALID_ARGUMENT if not."""
     if not config.language_code:
         raise invalid_config("language_code is required", field="languageCode")

@@ -2,7 +2,7 @@
 
 ``Recognizer.recognize`` is Google's synchronous Recognize: validate the config, decode the
 audio, run the engine per channel, shape the results. Long-running and streaming recognition
-reuse ``plan`` and ``recognize_samples``.
+reuse ``validate`` and ``recognize_samples``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from hark.engine import (
 from hark.errors import SYNC_TOO_LONG, InvalidArgument
 from hark.settings import Limits
 from hark.speech import results, text
-from hark.speech.plan import Plan, plan
+from hark.speech.plan import Plan, validate
 from hark.speech.types import Alternative, AudioSource, Recognition, RecognitionConfig, Result
 
 N_BEST_MAX_SECONDS = 30.0
@@ -70,13 +70,13 @@ class Recognizer:
         self.limits = limits
         self._fetch = fetch
 
-    def plan(self, config: RecognitionConfig) -> Plan:
+    def validate(self, config: RecognitionConfig) -> Plan:
         """Validate ``config`` for this server's model and limits."""
-        return plan(config, self.model, self.limits)
+        return validate(config, self.model, self.limits)
 
     async def recognize(self, config: RecognitionConfig, source: AudioSource) -> Recognition:
         """Google's synchronous Recognize."""
-        request_plan = self.plan(config)
+        request_plan = self.validate(config)
         content = await self.read(source)
         decoded = await asyncio.to_thread(audio.decode, content, request_plan.audio)
         if decoded.duration > self.limits.sync_max_seconds:

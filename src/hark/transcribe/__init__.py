@@ -13,7 +13,7 @@ from typing import Any
 
 from hark.speech.types import Recognition
 
-Progress = Callable[[float], object]
+FractionDone = Callable[[float], object]
 """Called with the fraction of a file done, 0 to 1."""
-Transcriber = Callable[[str, Progress], tuple[dict[str, Any], Recognition]]
+Transcriber = Callable[[str, FractionDone], tuple[dict[str, Any], Recognition]]
 """Transcribes one file: (path, progress) -> (RecognizeResponse JSON, the same as core types)."""

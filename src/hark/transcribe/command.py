@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from hark.errors import SpeechError
 from hark.speech.types import Phrase, Recognition, RecognitionConfig
-from hark.transcribe import Progress, Transcriber, formats, remote
+from hark.transcribe import FractionDone, Transcriber, formats, remote
 
 _TIMED = frozenset({"json", "srt", "vtt", "words"})
 
@@ -118,7 +118,7 @@ def _remote(options: Options) -> Transcriber:
     endpoint = remote.Endpoint(options.server.rstrip("/"), options.api_key)
     config = recognition_config(options, server_model=options.model)
 
-    def transcribe(path: str, progress: Progress) -> tuple[dict[str, Any], Recognition]:
+    def transcribe(path: str, progress: FractionDone) -> tuple[dict[str, Any], Recognition]:
         def percent(value: float) -> None:
             progress(value / 100)
 
@@ -164,7 +164,7 @@ def output_paths(options: Options) -> list[Path | None]:
 
 
 @contextmanager
-def _progress(path: str, err: TextIO) -> Iterator[Progress]:
+def _progress(path: str, err: TextIO) -> Iterator[FractionDone]:
     """A progress bar in percent on a terminal (shown after a second of work), else nothing."""
     if not err.isatty():
         yield lambda fraction: None

@@ -20,7 +20,7 @@ from hark.settings import build_settings
 from hark.speech.long_audio import recognize_windows, windows
 from hark.speech.plan import Plan
 from hark.speech.types import Recognition, RecognitionConfig
-from hark.transcribe import Progress, Transcriber, media, rest_json
+from hark.transcribe import FractionDone, Transcriber, media, rest_json
 
 _CHUNK_SECONDS = 30.0
 
@@ -40,9 +40,9 @@ def local_transcriber(model: str, config: RecognitionConfig) -> Iterator[Transcr
         except ModelUnavailable as error:
             raise FailedPrecondition(str(error)) from None
         try:
-            plan = core.recognizer.plan(config)
+            plan = core.recognizer.validate(config)
 
-            def transcribe(path: str, progress: Progress) -> tuple[dict[str, Any], Recognition]:
+            def transcribe(path: str, progress: FractionDone) -> tuple[dict[str, Any], Recognition]:
                 return loop.run_until_complete(_transcribe(core, plan, path, progress))
 
             yield transcribe
@@ -53,7 +53,7 @@ def local_transcriber(model: str, config: RecognitionConfig) -> Iterator[Transcr
 
 
 async def _transcribe(
-    core: Core, plan: Plan, path: str, progress: Progress
+    core: Core, plan: Plan, path: str, progress: FractionDone
 ) -> tuple[dict[str, Any], Recognition]:
     total = await asyncio.to_thread(media.duration, path)
     chunks = media.iter_any(path, _CHUNK_SECONDS)

@@ -71,7 +71,7 @@ class PolicyOptions:
 
 
 @dataclass(frozen=True)
-class Window:
+class DecodeWindow:
     """Audio ``[start, end)`` to decode, with the text said before ``start`` as prompt.
 
     A ``final`` window reads speech that ended at ``speech_end`` (as far as is known yet);
@@ -126,7 +126,7 @@ class _Utterance:
     speech_end: float | None = None
     probed: float | None = None
     """Speech end (quiet onset) the newest final window was asked for."""
-    reading: tuple[Window, list[Word]] | None = None
+    reading: tuple[DecodeWindow, list[Word]] | None = None
     """The newest final window's result."""
 
 
@@ -172,7 +172,7 @@ class StreamingPolicy:
         self._quiet = 0
         self._current: _Utterance | None = None
         self._ending: _Utterance | None = None
-        self._pending: Window | None = None
+        self._pending: DecodeWindow | None = None
         self._last_decoded_end = 0.0
         self._utterances = 0
         self._context = ""
@@ -259,7 +259,7 @@ class StreamingPolicy:
             self._end_utterance(self.now)
         self._accepting = False
 
-    def next_window(self) -> Window | None:
+    def next_window(self) -> DecodeWindow | None:
         """What to decode now (the driver has no decode running), or None for nothing."""
         if self._pending is not None:
             raise RuntimeError("next_window() while a decode is outstanding")
@@ -279,7 +279,7 @@ class StreamingPolicy:
         self._last_decoded_end = window.end
         return window
 
-    def hypothesis(self, window: Window, words: Sequence[Word]) -> None:
+    def hypothesis(self, window: DecodeWindow, words: Sequence[Word]) -> None:
         """The engine read ``window`` as ``words`` (absolute times, in order)."""
         if window is not self._pending:
             raise RuntimeError("hypothesis() for a window that is not outstanding")
@@ -297,7 +297,7 @@ class StreamingPolicy:
                 current.reading = (window, list(words))
             self._commit(current, window, words)
 
-    def cancel(self, window: Window) -> None:
+    def cancel(self, window: DecodeWindow) -> None:
         """The decode of ``window`` failed or was dropped; the window may be asked again."""
         if window is self._pending:
             self._pending = None
@@ -360,12 +360,12 @@ class StreamingPolicy:
 
     # -- hypotheses ------------------------------------------------------------------------
 
-    def _window(self, utterance: _Utterance, end: float, *, final: bool) -> Window:
+    def _window(self, utterance: _Utterance, end: float, *, final: bool) -> DecodeWindow:
         before = [w.text for w in utterance.committed if w.end <= utterance.buffer_start]
         prompt = (self._context + "".join(before)).strip()[-self.options.context_characters :]
-        return Window(utterance.buffer_start, end, prompt, final, utterance.number)
+        return DecodeWindow(utterance.buffer_start, end, prompt, final, utterance.number)
 
-    def _final_window(self, utterance: _Utterance, speech_end: float) -> Window:
+    def _final_window(self, utterance: _Utterance, speech_end: float) -> DecodeWindow:
         """The careful reading of ``utterance`` up to ``tail_pad`` after ``speech_end``."""
         utterance.probed = speech_end
         end = max(speech_end, min(self.now, speech_end + self.options.tail_pad))
@@ -373,7 +373,7 @@ class StreamingPolicy:
         whole = utterance.buffer_start == utterance.origin
         return replace(window, speech_end=speech_end, whole=whole)
 
-    def _commit(self, utterance: _Utterance, window: Window, words: Sequence[Word]) -> None:
+    def _commit(self, utterance: _Utterance, window: DecodeWindow, words: Sequence[Word]) -> None:
         latest = new_words(words, utterance.committed)
         count = agreed(utterance.previous, latest)
         if window.end - utterance.buffer_start >= self.options.max_buffer:
@@ -403,7 +403,9 @@ class StreamingPolicy:
         self._last_interim = shown
         self._outputs.append(Interim(committed, tentative))
 
-    def _emit_final(self, utterance: _Utterance, window: Window | None, read: list[Word]) -> None:
+    def _emit_final(
+        self, utterance: _Utterance, window: DecodeWindow | None, read: list[Word]
+    ) -> None:
         """Emit ``utterance``'s final from a final ``window``'s words, or (no window) from
         the committed words plus ``read``, the newest guess after them."""
         assert utterance.speech_end is not None

@@ -34,13 +34,13 @@ from hark.speech import results
 from hark.speech.plan import Plan
 from hark.speech.recognizer import Recognizer, billed_seconds
 from hark.speech.streaming.policy import (
+    DecodeWindow,
     Event,
     Final,
     Interim,
     Output,
     PolicyOptions,
     StreamingPolicy,
-    Window,
 )
 from hark.speech.streaming.types import (
     MALORDERED,
@@ -191,7 +191,7 @@ class _Session:
     def __init__(self, owner: StreamingRecognizer, config: StreamingConfig) -> None:
         self.owner = owner
         self.limits = owner.limits
-        self.plan: Plan = owner.recognizer.plan(config.config)
+        self.plan: Plan = owner.recognizer.validate(config.config)
         if self.plan.separate_channels:
             raise InvalidArgument(
                 "Hark does not support separate recognition per channel in streaming."
@@ -321,7 +321,7 @@ class _Session:
         The interim's decoding would delay that final by ~0.15 s for text soon replaced."""
         return self.final_wanted.is_set() or self.owner.scheduler.final_waiting.is_set()
 
-    def _options(self, window: Window) -> DecodeOptions:
+    def _options(self, window: DecodeWindow) -> DecodeOptions:
         return replace(
             self.plan.decode,
             beam_size=self.plan.decode.beam_size if window.final else INTERIM_BEAM_SIZE,
