@@ -124,6 +124,10 @@ class Internal(SpeechError):
     code = Code.INTERNAL
 
 
+INTERNAL_MESSAGE = "Internal error encountered."
+"""Google's text for an unexpected error; the details go to the log, never to the client."""
+
+
 class Unavailable(SpeechError):
     code = Code.UNAVAILABLE
 

@@ -134,15 +134,19 @@ def audio_from_proto(audio: Any) -> AudioSource:
 def fill_results(results: Any, found: tuple[Result, ...] | list[Result]) -> None:
     """Append ``found`` to a repeated ``SpeechRecognitionResult`` field of any version."""
     for result in found:
-        message = results.add()
-        for alternative in result.alternatives:
-            fill_alternative(message.alternatives.add(), alternative)
-        if result.channel_tag:
-            message.channel_tag = result.channel_tag
-        if result.result_end_time:
-            message.result_end_time.FromNanoseconds(nanos(result.result_end_time))
-        if result.language_code:
-            message.language_code = result.language_code
+        fill_result(results.add(), result)
+
+
+def fill_result(message: Any, result: Result) -> None:
+    """A ``SpeechRecognitionResult`` or ``StreamingRecognitionResult`` of any version."""
+    for alternative in result.alternatives:
+        fill_alternative(message.alternatives.add(), alternative)
+    if result.channel_tag:
+        message.channel_tag = result.channel_tag
+    if result.result_end_time:
+        message.result_end_time.FromNanoseconds(nanos(result.result_end_time))
+    if result.language_code:
+        message.language_code = result.language_code
 
 
 def fill_alternative(message: Any, alternative: Alternative) -> None:

@@ -22,6 +22,7 @@ from hark.api import convert, jsonbody, legacy
 from hark.api.status import rest_error
 from hark.auth import ApiKeys
 from hark.errors import (
+    INTERNAL_MESSAGE,
     Internal,
     SpeechError,
     Unimplemented,
@@ -144,4 +145,4 @@ async def _http_error(request: Request, error: Exception) -> Response:
 
 async def _internal_error(request: Request, error: Exception) -> Response:
     log.exception("internal error serving %s %s", request.method, request.url.path)
-    return error_response(Internal("Internal error encountered."))
+    return error_response(Internal(INTERNAL_MESSAGE))

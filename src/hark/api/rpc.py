@@ -22,7 +22,7 @@ from hark.api import convert, operations, streaming
 from hark.api.convert import ApiVersion
 from hark.api.status import grpc_status
 from hark.auth import ApiKeys
-from hark.errors import Internal, SpeechError
+from hark.errors import INTERNAL_MESSAGE, Internal, SpeechError
 from hark.jobs.service import LongRunningRecognizer
 from hark.settings import Limits
 from hark.speech.recognizer import Recognizer
@@ -81,7 +81,7 @@ class Guard:
             raise error
         if not isinstance(error, SpeechError):
             log.exception("internal error serving gRPC call", exc_info=error)
-            error = Internal("Internal error encountered.")
+            error = Internal(INTERNAL_MESSAGE)
         await context.abort_with_status(grpc_status(error))
 
 

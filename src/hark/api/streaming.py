@@ -14,7 +14,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from hark.api.convert import ApiVersion, config_from_proto, fill_alternative, nanos
+from hark.api.convert import ApiVersion, config_from_proto, fill_result, nanos
 from hark.errors import InvalidArgument
 from hark.speech.streaming.session import StreamingRecognizer
 from hark.speech.streaming.types import (
@@ -65,12 +65,9 @@ def response_message(response: StreamingResponse, version: ApiVersion) -> Messag
     message: Any = version.message("StreamingRecognizeResponse")()
     for result in response.results:
         added = message.results.add()
-        for alternative in result.alternatives:
-            fill_alternative(added.alternatives.add(), alternative)
+        fill_result(added, result)
         added.is_final = result.is_final
         added.stability = result.stability
-        added.result_end_time.FromNanoseconds(nanos(result.result_end_time))
-        added.language_code = result.language_code
     if response.speech_event is not None:
         message.speech_event_type = response.speech_event.value
         message.speech_event_time.FromNanoseconds(nanos(response.speech_event_time))

@@ -27,7 +27,7 @@ from hark.api import convert, jsonbody
 from hark.api.status import rest_error
 from hark.api.streaming import streaming_recognize
 from hark.auth import ApiKeys
-from hark.errors import Cancelled, Internal, SpeechError
+from hark.errors import INTERNAL_MESSAGE, Cancelled, Internal, SpeechError
 from hark.speech.streaming.session import StreamingRecognizer
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class StreamingSocket:
             return
         except Exception:
             log.exception("internal error in a streaming WebSocket")
-            await _close_with(socket, Internal("Internal error encountered."))
+            await _close_with(socket, Internal(INTERNAL_MESSAGE))
             return
         await socket.close(1000)
 

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 
-from hark.errors import Code, ResourceExhausted, SpeechError
+from hark.errors import INTERNAL_MESSAGE, Code, ResourceExhausted, SpeechError
 from hark.jobs import Job, JobError, JobState, JobStore, Runner
 from hark.speech.types import Recognition
 
@@ -103,7 +103,7 @@ class LocalJobQueue:
             await self._finish(job, JobState.FAILED, error=JobError(failure.code, failure.message))
         except Exception:
             log.exception("operation %s failed", job.name)
-            internal = JobError(Code.INTERNAL, "Internal error encountered.")
+            internal = JobError(Code.INTERNAL, INTERNAL_MESSAGE)
             await self._finish(job, JobState.FAILED, error=internal)
         else:
             await self._finish(job, JobState.DONE, result=result)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hark.speech.streaming.policy import SpeechEvent
-from hark.speech.types import Alternative, RecognitionConfig
+from hark.speech.types import RecognitionConfig, Result
 
 MALORDERED = "Malordered Data Received. Send exactly one config, followed by audio data."
 
@@ -27,12 +27,11 @@ StreamingRequest = StreamingConfig | bytes
 
 
 @dataclass(frozen=True)
-class StreamingResult:
-    alternatives: tuple[Alternative, ...]
+class StreamingResult(Result):
+    """A Result as it streams: an interim with its ``stability``, or the ``is_final`` one."""
+
     is_final: bool = False
     stability: float = 0.0
-    result_end_time: float = 0.0
-    language_code: str = ""
 
 
 @dataclass(frozen=True)
