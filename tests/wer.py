@@ -2,7 +2,8 @@
 
 ``normalize`` mirrors the manifest's ``transcript_normalized``: lower-case, punctuation
 replaced by spaces, whitespace collapsed. No number or abbreviation normalisation ("10" and
-"ten" differ), exactly like the references.
+"ten" differ), exactly like the references. It is not ``engine.comparable`` (which keeps
+apostrophes, as word comparison needs): it must match how the corpus was normalised.
 """
 
 from __future__ import annotations

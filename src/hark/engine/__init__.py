@@ -7,6 +7,7 @@ seconds from the start of the samples given.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -22,6 +23,16 @@ Progress = Callable[[float], None]
 """Told how many seconds of the samples have been decoded so far."""
 Stop = Callable[[], bool]
 """Asked between a decode's steps; True abandons the decode (``Stopped``)."""
+
+
+_NON_WORD = re.compile(r"[^\w']+|_")
+
+
+def comparable(text: str) -> str:
+    """``text`` as words are compared: lower case, punctuation out (apostrophes kept), single
+    spaces. Two n-best alternatives, or two readings of a streamed word, are "the same" when
+    this is."""
+    return " ".join(_NON_WORD.sub(" ", text.lower()).split())
 
 
 class Stopped(Exception):

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
-import re
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from hark.engine import (
     Stopped,
     Transcript,
     Word,
+    comparable,
 )
 from hark.engine.loading import resolve_model
 
@@ -63,7 +63,6 @@ _WINDOW_SAMPLES = WINDOW_SECONDS * SAMPLE_RATE
 # faster-whisper's defaults for attaching punctuation to words.
 _PREPEND_PUNCTUATION = "\"'“¿([{-"
 _APPEND_PUNCTUATION = "\"'.。,，!！?？:：”)]}、"
-_NON_WORD = re.compile(r"[^\w']+|_")
 
 
 @dataclass(frozen=True)
@@ -399,7 +398,7 @@ def _distinct(candidates: list[_Candidate]) -> list[_Candidate]:
     seen: set[str] = set()
     kept: list[_Candidate] = []
     for candidate in candidates:
-        key = _normalize(candidate.text)
+        key = comparable(candidate.text)
         if not key or key in seen:
             continue
         if kept and candidate.confidence < kept[0].confidence * N_BEST_MIN_RELATIVE_CONFIDENCE:
@@ -407,11 +406,6 @@ def _distinct(candidates: list[_Candidate]) -> list[_Candidate]:
         seen.add(key)
         kept.append(candidate)
     return kept
-
-
-def _normalize(text: str) -> str:
-    """Lower-case words without punctuation: what makes two alternatives "the same"."""
-    return " ".join(_NON_WORD.sub(" ", text.lower()).split())
 
 
 class _MemoWhisperModel(WhisperModel):  # type: ignore[misc]

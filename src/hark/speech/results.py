@@ -79,7 +79,7 @@ def render(raw: str, plan: Plan) -> str:
         rendered = profanity.mask_text(rendered)
     if plan.spoken_punctuation:
         rendered = text.spoken_punctuation(rendered)
-    return text.normalize(rendered, config.transcript_normalization)
+    return text.transcript_normalization(rendered, config.transcript_normalization)
 
 
 def top_alternative(utterance: Utterance, plan: Plan) -> Alternative:

@@ -50,7 +50,7 @@ def spoken_punctuation(text: str) -> str:
     return _SPOKEN.sub(lambda match: _SPOKEN_TO_MARK[match.group(1).lower()], text)
 
 
-def normalize(text: str, entries: Sequence[Replacement]) -> str:
+def transcript_normalization(text: str, entries: Sequence[Replacement]) -> str:
     """Google's TranscriptNormalization: each entry replaces in order, one after another."""
     for entry in entries:
         flags = 0 if entry.case_sensitive else re.IGNORECASE

@@ -29,12 +29,11 @@ Times are seconds of stream audio. Words carry absolute times.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
-from hark.engine import Word
+from hark.engine import Word, comparable
 from hark.engine.vad import FRAME_SECONDS
 
 
@@ -130,11 +129,8 @@ class _Utterance:
     """The newest final window's result."""
 
 
-_NON_WORD = re.compile(r"[^\w']+")
-
-
 def _key(word: Word) -> str:
-    return _NON_WORD.sub("", word.text.lower())
+    return comparable(word.text)
 
 
 def new_words(hypothesis: Sequence[Word], committed: Sequence[Word]) -> list[Word]:
