@@ -58,7 +58,6 @@ class FakeEngine:
         self.delay = delay
         self.threshold = threshold
         self.seconds_per_word = seconds_per_word
-        self.calls = 0
         self.peak_concurrency = 0
         self.closed = False
         self.batch_sizes: list[int] = []
@@ -111,11 +110,10 @@ class FakeEngine:
 
     @contextlib.contextmanager
     def _busy(self) -> Iterator[None]:
-        """Count the call and its overlap with others, and apply the delay."""
+        """Record the call's overlap with others, and apply the delay."""
         if self.closed:
             raise RuntimeError("the engine is closed")
         with self._lock:
-            self.calls += 1
             self._active += 1
             self.peak_concurrency = max(self.peak_concurrency, self._active)
         try:

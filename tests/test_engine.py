@@ -391,7 +391,7 @@ def test_language_is_given_or_detected_among_candidates(
 ) -> None:
     from hark.engine.whisper import WhisperEngine
 
-    engine = WhisperEngine(_MultilingualStandIn(), name="stand-in", num_workers=1)  # type: ignore[arg-type]
+    engine = WhisperEngine(_MultilingualStandIn(), name="stand-in")  # type: ignore[arg-type]
     options = DecodeOptions(language=language, candidate_languages=candidates)
     assert engine.info.multilingual
     assert engine._language(tone(1.0), options) == expected

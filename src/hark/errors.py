@@ -7,7 +7,7 @@ gRPC: status code + ``grpc-status-details-bin``); nothing below them knows HTTP 
     SpeechError
     ├── Cancelled            CANCELLED
     ├── InvalidArgument      INVALID_ARGUMENT   (bad config, bad audio, bad JSON)
-    ├── DeadlineExceeded     DEADLINE_EXCEEDED
+    ├── DeadlineExceeded     DEADLINE_EXCEEDED  (rebuilt from a status by ``error_for_code``)
     ├── NotFound             NOT_FOUND          (unknown operation, missing object)
     ├── PermissionDenied     PERMISSION_DENIED  (missing API key)
     ├── ResourceExhausted    RESOURCE_EXHAUSTED (queue full)
@@ -16,7 +16,7 @@ gRPC: status code + ``grpc-status-details-bin``); nothing below them knows HTTP 
     ├── Unimplemented        UNIMPLEMENTED
     ├── Internal             INTERNAL           (a bug: logged with its traceback, never shown)
     ├── Unavailable          UNAVAILABLE
-    └── Unauthenticated      UNAUTHENTICATED
+    └── Unauthenticated      UNAUTHENTICATED    (rebuilt from a status by ``error_for_code``)
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Hark's settings: frozen dataclasses, built once by the CLI and passed down.
 
-This is the only module that reads ``os.environ``. Every setting has a ``HARK_*`` variable;
-command-line flags win over the environment, which wins over the defaults here.
+This is the only module that reads Hark's own variables. Every setting has a ``HARK_*``
+variable; command-line flags win over the environment, which wins over the defaults here.
+(``engine/loading.py`` reads the Hugging Face Hub's variables, which that library honours.)
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 REST renders the message with ``json_format``; gRPC sends it as is. Only fields that exist
 in the version's own message types are set: the official REST client parses operation
-polls strictly and fails on any unknown field (API.md §1.4), e.g. ``outputConfig`` in v1
+polls strictly and fails on any unknown field, e.g. ``outputConfig`` in v1
 ``LongRunningRecognizeMetadata``.
 """
 

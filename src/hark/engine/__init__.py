@@ -1,8 +1,9 @@
 """The speech engine behind a small Protocol.
 
-Only ``engine/whisper.py`` imports faster_whisper / ctranslate2. Everything else sees these
-dataclasses: audio goes in as 16 kHz mono float32 samples, timed words come out. Times are
-seconds from the start of the samples given.
+Only ``engine/`` (whisper, loading, vad) imports faster_whisper / ctranslate2; an
+import-linter contract checks it. Everything else sees these dataclasses: audio goes in as
+16 kHz mono float32 samples, timed words come out. Times are seconds from the start of the
+samples given.
 """
 
 from __future__ import annotations

@@ -101,11 +101,6 @@ class EnginePool:
         """The engine's model description (for validating requests before queueing them)."""
         return self._engine.info
 
-    @property
-    def queued(self) -> int:
-        """Calls accepted and waiting for a worker right now."""
-        return max(0, self._admitted - self._workers)
-
     async def transcribe(
         self,
         samples: Samples,

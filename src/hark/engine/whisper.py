@@ -1,6 +1,6 @@
 """The real engine: faster-whisper (CTranslate2) behind the ``Engine`` Protocol.
 
-The only module besides ``loading.py`` that imports faster_whisper / ctranslate2.
+With ``loading.py`` and ``vad.py``, the only modules that import faster_whisper / ctranslate2.
 
 Decisions measured on the shared corpus with tiny.en, int8, 2 CPU threads:
 
@@ -74,14 +74,13 @@ class _Candidate:
 class WhisperEngine:
     """A loaded faster-whisper model. Methods block; they may be called from several threads.
 
-    Concurrent calls share one model; up to ``num_workers`` of them run the model at the
+    Concurrent calls share one model; up to ``load``'s ``num_workers`` of them run the model at the
     same time (CTranslate2 ``inter_threads``), the rest wait inside CTranslate2.
     """
 
-    def __init__(self, model: _MemoWhisperModel, *, name: str, num_workers: int) -> None:
+    def __init__(self, model: _MemoWhisperModel, *, name: str) -> None:
         """Wrap an already loaded model; use ``WhisperEngine.load`` to build one."""
         self._model: _MemoWhisperModel | None = model
-        self.num_workers = num_workers
         self._info = ModelInfo(
             name=name,
             multilingual=bool(model.model.is_multilingual),
@@ -120,7 +119,7 @@ class WhisperEngine:
             num_workers=num_workers,
             local_files_only=True,  # resolve_model already fetched it; never touch the network
         )
-        return cls(whisper, name=resolved.name, num_workers=num_workers)
+        return cls(whisper, name=resolved.name)
 
     @property
     def info(self) -> ModelInfo:

@@ -1,6 +1,6 @@
 """Validating a RecognitionConfig into a ``Plan``: what to decode, and how to shape results.
 
-Checks run in Google's order and with Google's wording where it is known (API.md §4.4);
+Checks run in Google's order and with Google's wording where it is known;
 every field is either acted on or refused with INVALID_ARGUMENT, never ignored.
 Validation is cheap and runs before any audio is decoded.
 """
