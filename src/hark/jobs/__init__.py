@@ -1,4 +1,6 @@
-"""Long-running operations as durable jobs: the record, and the Protocols behind it.
+"""Long-running recognition, all of it: the job record and the Protocols here; the service
+every transport calls (``service.LongRunningRecognizer``); the store's serialisation
+(``serial``); the SQLite store (``sqlite``) and the in-process queue (``local``).
 
 A job is accepted once (``JobStore.create``), claimed by exactly one worker
 (``JobStore.claim``: queued -> running in one transaction), and finished exactly once

@@ -3,7 +3,8 @@
 Wire-free on purpose: a stored job holds the core's own ``RecognitionConfig`` and
 ``Recognition``, so any transport and any API version can render it later, and the store
 needs no protobuf. Fields are found from the dataclasses' type hints (tuples, optionals,
-nested dataclasses, scalars), so a field added to ``types.py`` is stored without changes here.
+nested dataclasses, scalars), so a field added to ``speech/types.py`` is stored without
+changes here.
 """
 
 from __future__ import annotations

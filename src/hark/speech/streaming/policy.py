@@ -1,6 +1,6 @@
 """The streaming policy, sans-IO: audio time, voice activity and hypotheses in; events out.
 
-A driver (``stream_session.py``) feeds it speech probabilities as audio arrives, asks it what
+A driver (``session.py``) feeds it speech probabilities as audio arrives, asks it what
 to decode (``next_window``) whenever it has no decode running, and hands back the words the
 engine found (``hypothesis``). The policy owns every decision:
 

@@ -1,4 +1,4 @@
-"""Streaming recognition: the async driver around the sans-IO policy (``streaming.py``).
+"""Streaming recognition: the async driver around the sans-IO policy (``policy.py``).
 
 ``StreamingRecognizer.recognize(requests)`` takes the client's messages (a ``StreamingConfig``
 first, then audio bytes) and yields ``StreamingResponse``s. Per stream, one task reads and
@@ -122,6 +122,7 @@ class StreamingRecognizer:
     ) -> None:
         """``tuning`` overrides the policy's tuning defaults (benchmarks sweep them)."""
         self.recognizer = recognizer
+        self.engine = recognizer.engine
         self.limits: Limits = recognizer.limits
         self.scheduler = DecodeScheduler(slots)
         self.tuning = tuning or PolicyOptions()
@@ -189,7 +190,8 @@ class _Audio:
 
 class _Session:
     def __init__(self, owner: StreamingRecognizer, config: StreamingConfig) -> None:
-        self.owner = owner
+        self.engine = owner.engine  # shared with every stream, through the scheduler's slots
+        self.scheduler = owner.scheduler
         self.limits = owner.limits
         self.plan: Plan = owner.recognizer.validate(config.config)
         if self.plan.separate_channels:
@@ -272,7 +274,7 @@ class _Session:
     # -- decodes -------------------------------------------------------------------------
 
     async def _decode_loop(self) -> None:
-        scheduler = self.owner.scheduler
+        scheduler = self.scheduler
         while not self.policy.done:
             if not self._ready():
                 self.wake.clear()
@@ -301,7 +303,7 @@ class _Session:
         options = self._options(window)
         stop = None if window.final else self._interim_stop
         try:
-            transcript = await self.owner.recognizer.engine.transcribe(samples, options, stop=stop)
+            transcript = await self.engine.transcribe(samples, options, stop=stop)
         except Stopped:
             self.policy.cancel(window)  # a final wants the engine; this reading is moot
             return
@@ -319,7 +321,7 @@ class _Session:
         """Whether an interim decode should give the engine up (asked on the engine's
         thread after its encoder pass): a final of this stream or another one is waiting.
         The interim's decoding would delay that final by ~0.15 s for text soon replaced."""
-        return self.final_wanted.is_set() or self.owner.scheduler.final_waiting.is_set()
+        return self.final_wanted.is_set() or self.scheduler.final_waiting.is_set()
 
     def _options(self, window: DecodeWindow) -> DecodeOptions:
         return replace(
