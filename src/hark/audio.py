@@ -19,18 +19,16 @@ import os
 import struct
 import threading
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import av
 import numpy as np
-import numpy.typing as npt
 
 from hark.engine import SAMPLE_RATE, Samples
 from hark.errors import InvalidArgument, SpeechError, invalid_config
-
-Array = npt.NDArray[np.float32]
+from hark.samples import Array, Resampler, concat, empty, frame_array, mixdown, rechunk
 
 ENCODINGS: frozenset[str] = frozenset(
     {
@@ -41,7 +39,6 @@ ENCODINGS: frozenset[str] = frozenset(
 _RAW = frozenset({"LINEAR16", "MULAW", "ALAW"})
 _MONO_ONLY = frozenset({"MULAW", "ALAW", "AMR", "AMR_WB", "SPEEX_WITH_HEADER_BYTE"})
 _OPUS_RATES = frozenset({8000, 12000, 16000, 24000, 48000})
-_LAYOUTS = ("mono", "stereo", "3.0", "4.0", "5.0", "5.1", "6.1", "7.1")
 _HEAD = 12  # bytes needed to recognise a container by its magic
 # kind -> (PyAV demuxer, codec canonical name, encoding name)
 _CONTAINERS = {
@@ -80,15 +77,6 @@ class DecodedAudio:
 
     def mono(self) -> Samples:
         return mixdown(self.channels)
-
-
-def mixdown(channels: Array) -> Samples:
-    """(n_channels, n) samples mixed down to one channel, shape (n,)."""
-    if channels.shape[0] == 1:
-        only: Samples = channels[0]
-        return only
-    mixed: Samples = channels.mean(axis=0, dtype=np.float32)
-    return mixed
 
 
 def _bad_encoding() -> InvalidArgument:
@@ -260,52 +248,6 @@ def _g711_table(encoding: str) -> Array:
     return (table.astype(np.float32) / 32768.0).astype(np.float32)
 
 
-def _array(frame: av.AudioFrame) -> Array:
-    """A planar float frame as (channels, n), clipped to [-1, 1] (lossy codecs overshoot)."""
-    out: Array = np.asarray(frame.to_ndarray(), dtype=np.float32)
-    return np.clip(out, -1.0, 1.0, out=out)
-
-
-def _empty(channels: int) -> Array:
-    return np.zeros((channels, 0), dtype=np.float32)
-
-
-def _cat(parts: list[Array], channels: int) -> Array:
-    if not parts:
-        return _empty(channels)
-    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
-
-
-class Resampler:
-    """Frames at any rate/format in, planar float32 at 16 kHz out (channel layout kept)."""
-
-    def __init__(self) -> None:
-        self._resampler: av.AudioResampler | None = None
-        self._flushed = False
-
-    def frame(self, frame: av.AudioFrame) -> list[Array]:
-        if self._resampler is None:
-            self._resampler = av.AudioResampler(
-                format="fltp", layout=frame.layout, rate=SAMPLE_RATE
-            )
-        return [_array(f) for f in self._resampler.resample(frame)]
-
-    def array(self, samples: Array, rate: int) -> list[Array]:
-        if rate == SAMPLE_RATE:
-            return [samples]
-        frame = av.AudioFrame.from_ndarray(
-            samples, format="fltp", layout=_LAYOUTS[len(samples) - 1]
-        )
-        frame.sample_rate = rate
-        return self.frame(frame)
-
-    def flush(self) -> list[Array]:
-        if self._resampler is None or self._flushed:
-            return []
-        self._flushed = True
-        return [_array(f) for f in self._resampler.resample(None)]
-
-
 class _Pcm:
     """Headerless LINEAR16/MULAW/ALAW, optionally behind a WAV header (parsed as bytes arrive)."""
 
@@ -368,7 +310,7 @@ class _Speex:
             if packet:
                 out += _decode_packet(self._ctx, av.Packet(packet))
         del self._buf[:pos]
-        return [_array(f) for f in out]
+        return [frame_array(f) for f in out]
 
     def close(self) -> list[Array]:
         return []
@@ -513,14 +455,14 @@ class StreamDecoder:
     def _out(self, parts: list[Array]) -> Array:
         if self._decoder is not None and self._decoder.channels:
             self._channels = self._decoder.channels
-        return _cat(parts, self._channels)
+        return concat(parts, self._channels)
 
     def _push(self, data: bytes, final: bool) -> Array:
         try:
             if self._decoder is None:
                 self._head += data
                 if len(self._head) < _HEAD and not (final and self._head):
-                    return _empty(self._channels)
+                    return empty(self._channels)
                 self._start()
                 data, self._head = bytes(self._head), bytearray()
             assert self._decoder is not None
@@ -538,7 +480,7 @@ class StreamDecoder:
     def close(self) -> Array:
         """The remaining samples; raises InvalidArgument if the stream ends badly."""
         if self._closed:
-            return _empty(self._channels)
+            return empty(self._channels)
         self._closed = True
         return self._push(b"", final=True)
 
@@ -562,7 +504,7 @@ def decode(content: bytes, spec: AudioSpec) -> DecodedAudio:
             parts, channels = [first, rest], first.shape[0]
     except Exception as exc:
         raise _wrap_av_error(exc) from exc
-    samples = _cat([p for p in parts if p.shape[1]], channels)
+    samples = concat([p for p in parts if p.shape[1]], channels)
     if not samples.shape[1]:
         raise _bad_encoding()
     return DecodedAudio(samples, enc, rate)
@@ -586,26 +528,6 @@ def _decoded_blocks(path: str | os.PathLike[str], spec: AudioSpec) -> Iterator[A
         while block := f.read(1 << 20):
             yield decoder.feed(block)
     yield decoder.close()
-
-
-def rechunk(arrays: Iterable[Array], chunk_seconds: float) -> Iterator[Array]:
-    """(n_channels, n) arrays of any sizes regrouped into chunks of ``chunk_seconds`` (the
-    last one shorter); at most one chunk is held at a time."""
-    size = max(1, int(chunk_seconds * SAMPLE_RATE))
-    pending: list[Array] = []
-    have = 0
-    for array in arrays:
-        if not array.shape[1]:
-            continue
-        pending.append(array)
-        have += array.shape[1]
-        while have >= size:
-            joined = np.concatenate(pending, axis=1)
-            yield joined[:, :size]
-            rest = joined[:, size:]
-            pending, have = ([rest] if rest.shape[1] else []), rest.shape[1]
-    if have:
-        yield np.concatenate(pending, axis=1)
 
 
 def probe(path: str | os.PathLike[str], spec: AudioSpec) -> tuple[float, int, int]:

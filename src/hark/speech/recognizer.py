@@ -26,6 +26,7 @@ from hark.engine import (
     Transcript,
 )
 from hark.errors import SYNC_TOO_LONG, InvalidArgument
+from hark.samples import Array, mixdown
 from hark.settings import Limits
 from hark.speech import results, text
 from hark.speech.plan import Plan, validate
@@ -99,7 +100,7 @@ class Recognizer:
 
     async def recognize_samples(
         self,
-        channels: audio.Array,
+        channels: Array,
         request_plan: Plan,
         *,
         offset: float = 0.0,
@@ -113,7 +114,7 @@ class Recognizer:
         """
         separate = request_plan.separate_channels
         duration = channels.shape[1] / SAMPLE_RATE
-        passes = list(channels) if separate else [audio.mixdown(channels)]
+        passes = list(channels) if separate else [mixdown(channels)]
         found: list[Result] = []
         for index, channel in enumerate(passes):
             share = _share_of_progress(progress, offset, duration, index, len(passes))

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Iterator
 import av
 import numpy as np
 
-from hark.audio import Array, Resampler, mixdown, rechunk
 from hark.engine import SAMPLE_RATE
 from hark.errors import InvalidArgument
+from hark.samples import Array, Resampler, mixdown, rechunk
 
 _OPUS_BITRATE = 24_000
 """Bits per second for long audio sent inline: speech stays intelligible to Whisper and an

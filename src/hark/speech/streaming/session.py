@@ -29,6 +29,7 @@ from hark import audio
 from hark.engine import SAMPLE_RATE, DecodeOptions, Samples, Stopped, Word
 from hark.engine.vad import StreamingVad
 from hark.errors import InvalidArgument, OutOfRange, SpeechError
+from hark.samples import mixdown
 from hark.settings import Limits
 from hark.speech import results
 from hark.speech.plan import Plan
@@ -251,11 +252,11 @@ class _Session:
         self._publish()
 
     def _decode_chunk(self, data: bytes) -> tuple[Samples, list[float]]:
-        samples = audio.mixdown(self.decoder.feed(data))
+        samples = mixdown(self.decoder.feed(data))
         return samples, self.vad.feed(samples)
 
     def _decode_tail(self) -> tuple[Samples, list[float]]:
-        samples = audio.mixdown(self.decoder.close())
+        samples = mixdown(self.decoder.close())
         pad = np.zeros(512, dtype=np.float32)  # completes the VAD's last partial frame
         return samples, self.vad.feed(np.concatenate([samples, pad]))
 
