@@ -53,7 +53,7 @@ def test_stereo_mp3_to_text(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert wer(reference(JFK), result.stdout) <= 0.1, result.stdout
-    assert "," in result.stdout, "punctuation is on by default"
+    assert set(".,?!") & set(result.stdout), "punctuation is on by default"
 
 
 def parse_srt(text: str) -> list[tuple[float, float, list[str]]]:
@@ -148,13 +148,19 @@ def test_unsupported_language() -> None:
 
 
 def test_ctrl_c_exits_cleanly() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hark", "transcribe", str(corpus_file(LONG))],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    time.sleep(4)  # the model is loaded and the first window is being recognised
+    # A shell starts background jobs with SIGINT ignored, and a child inherits an ignored
+    # signal: while starting the CLI, handle it here, so the child meets a terminal's default.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "hark", "transcribe", str(corpus_file(LONG))],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        signal.signal(signal.SIGINT, inherited)
+    time.sleep(4)  # loading the model, or recognising the first window: both must stop
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130
