@@ -139,6 +139,10 @@ def test_bad_key_is_the_servers_message(keyed_server: Server) -> None:
     one_line_error(result, "API key not valid. Please pass a valid API key.")
     result = hark(corpus_file(SHORT), "--server", keyed_server.url, "--api-key", "test-key")
     assert result.returncode == 0 and "stew for dinner" in result.stdout.lower(), result.stderr
+    log = keyed_server.log()
+    assert "INFO hark.access: REST POST /v1/speech:recognize 400 " in log, "the wrong key"
+    assert "INFO hark.access: REST POST /v1/speech:recognize 200 " in log
+    assert "test-key" not in log
 
 
 def test_unsupported_language() -> None:
