@@ -4,6 +4,7 @@ in test_grpc_transport.py, where in-process gRPC servers live)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 from typing import Any
@@ -12,6 +13,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from hark.api.access import Call
 from hark.api.rest import RestApi
 from hark.auth import ApiKeys
 from hark.engine.fake import FakeEngine
@@ -90,3 +92,11 @@ def test_websocket_line(access: pytest.LogCaptureFixture) -> None:
     logged = lines(access)
     assert len(logged) == 1 and logged[0].startswith(f"WebSocket {path} INVALID_ARGUMENT ")
     assert WRONG not in access.text
+
+
+def test_a_client_that_leaves_is_cancelled_not_internal(access: pytest.LogCaptureFixture) -> None:
+    for gone in (asyncio.CancelledError(), GeneratorExit()):
+        call = Call("gRPC", "/google.cloud.speech.v1.Speech/StreamingRecognize")
+        call.failed(gone)
+        call.done()
+    assert [line.split()[2] for line in lines(access)] == ["CANCELLED", "CANCELLED"]

@@ -12,7 +12,6 @@ Lines are at info level (``/healthz`` at debug, so health probes do not drown th
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -50,7 +49,7 @@ class Call:
 
     def failed(self, error: BaseException) -> None:
         """The call ends with ``error``: its gRPC code name and Google's message."""
-        if isinstance(error, asyncio.CancelledError):
+        if not isinstance(error, Exception):  # CancelledError, GeneratorExit: the client left
             self.status = Code.CANCELLED.name
             return
         speech_error = error if isinstance(error, SpeechError) else None
