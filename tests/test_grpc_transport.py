@@ -5,6 +5,7 @@ the real model in test_grpc_google_client.py)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -28,6 +29,7 @@ from hark.speech.recognizer import Recognizer
 from audio_samples import encode
 from conftest import corpus_file
 
+KEY = "sekrit-key-1234"
 WAV = encode(corpus_file("en_librispeech_1089-134686-0000.flac"), "WAV", 16000, 1)
 CONFIG = speech_v1.RecognitionConfig(language_code="en-US")
 AUDIO = speech_v1.RecognitionAudio(content=WAV)
@@ -136,3 +138,37 @@ async def test_full_queue_is_resource_exhausted() -> None:
     assert len(served) == 1 and len(refused) == 2, outcomes
     assert "Hark is at capacity" in refused[0].message
     await stop(server, pool)
+
+
+async def test_access_log_lines(caplog: pytest.LogCaptureFixture) -> None:
+    """One ``hark.access`` line per call: method, code, Google's message; never the key."""
+    caplog.set_level(logging.INFO, logger="hark.access")
+    engine = FakeEngine(["hello world"])
+    pool = EnginePool(engine, workers=1, max_queue=8)
+    recognizer = Recognizer(pool, engine.info, Limits())
+    server = RpcServer(recognizer, ApiKeys((KEY,)), Limits(), Plugins())
+    port = await server.start("127.0.0.1", 0)
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    client = speech_v1.SpeechAsyncClient(transport=SpeechGrpcAsyncIOTransport(channel=channel))
+    try:
+        response = await client.recognize(
+            config=CONFIG, audio=AUDIO, metadata=[("x-goog-api-key", KEY)]
+        )
+        with pytest.raises(exceptions.PermissionDenied):
+            await client.recognize(config=CONFIG, audio=AUDIO)
+        with pytest.raises(exceptions.MethodNotImplemented):
+            await client.long_running_recognize(
+                config=CONFIG, audio=AUDIO, metadata=[("x-goog-api-key", KEY)]
+            )
+    finally:
+        await channel.close()
+        await server.stop(1)
+        await pool.close()
+    logged = [r.getMessage() for r in caplog.records if r.name == "hark.access"]
+    method = "gRPC /google.cloud.speech.v1.Speech/"
+    assert logged[0].startswith(method + "Recognize OK ")
+    assert f"request_id={response.request_id}" in logged[0]
+    assert logged[1].startswith(method + "Recognize PERMISSION_DENIED ")
+    assert 'error="The request is missing a valid API key."' in logged[1]
+    assert logged[2].startswith(method + "LongRunningRecognize UNIMPLEMENTED ")
+    assert len(logged) == 3 and KEY not in caplog.text
