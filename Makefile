@@ -1,37 +1,47 @@
 # Hark's two setup commands are `make serve` and `make test`; each installs what it needs.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# The server alone (`make serve`), and the server with the test tools (`make test`, `make check`).
+SERVE_STAMP := $(VENV)/.installed-serve
+TEST_STAMP := $(VENV)/.installed-test
 # Google's Node.js client for the conformance tests (tests/node), installed with the machine's npm.
 NODE_STAMP := tests/node/node_modules/.installed
 
 .PHONY: install serve test check lint bench clean
 
-$(STAMP): pyproject.toml
+$(PY):
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
 
-install: $(STAMP)
+$(SERVE_STAMP): pyproject.toml | $(PY)
+	@echo "Installing Hark and its engine into $(VENV) (the first time only; a minute or two)..."
+	$(PY) -m pip install --quiet --progress-bar on -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(PY)
+	@echo "Installing Hark with its test tools into $(VENV) (the first time only; a few minutes)..."
+	$(PY) -m pip install --quiet --progress-bar on -e '.[test]'
+	touch $@
+
+install: $(SERVE_STAMP)
 
 $(NODE_STAMP): tests/node/package.json tests/node/package-lock.json
 	npm ci --prefix tests/node --no-audit --no-fund
 	touch $(NODE_STAMP)
 
 ## Run the server on the embedded model (REST :8080, gRPC :50051).
-serve: $(STAMP)
+serve: $(SERVE_STAMP)
 	$(VENV)/bin/hark serve $(ARGS)
 
 ## Every test: real servers, the real model, the corpus in ../shared/corpus.
-test: $(STAMP) $(NODE_STAMP)
+test: $(TEST_STAMP) $(NODE_STAMP)
 	$(PY) -m pytest $(ARGS)
 
 ## Format check, lint, types, and the fast tests (no model).
-check: $(STAMP)
+check: $(TEST_STAMP)
 	scripts/check
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(PY) bench/recognize_overhead.py
 
 clean:

@@ -15,9 +15,16 @@ CHUNK_SECONDS = 0.1
 
 @dataclass
 class Received:
-    """Every response of one stream with its arrival time (seconds after the first chunk)."""
+    """Every response of one stream with its arrival time (seconds after the first chunk).
+
+    ``sent_at`` holds, for each message, the seconds of audio the client had sent when it
+    arrived: tests assert on that (a busy machine slows both sides alike), the benchmark on
+    the wall-clock times.
+    """
 
     messages: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
+    sent_at: list[float] = field(default_factory=list)
+    sent_seconds: float = 0.0
     close_code: int | None = None
 
     def finals(self) -> list[tuple[float, dict[str, Any]]]:
@@ -26,9 +33,12 @@ class Received:
     def transcript(self) -> str:
         return " ".join(r["alternatives"][0]["transcript"] for _, r in self.finals())
 
-    def interim_times(self) -> list[float]:
+    def interims_sent_at(self) -> list[float]:
+        """For each interim response, the seconds of audio sent when it arrived."""
         return [
-            t for t, m in self.messages if any(not r.get("isFinal") for r in m.get("results", []))
+            sent
+            for sent, (_, message) in zip(self.sent_at, self.messages, strict=True)
+            if any(not r.get("isFinal") for r in message.get("results", []))
         ]
 
     def events(self) -> list[str]:
@@ -49,10 +59,12 @@ async def stream(
     pace: float = 1.0,
     chunk_bytes: int | None = None,
     first: Any = None,
+    until_final: bool = False,
 ) -> Received:
     """Send ``config`` then ``pcm`` in 100 ms chunks at ``pace`` × real time; collect all.
 
-    ``first`` replaces the config message (to test malordered streams).
+    ``first`` replaces the config message (to test malordered streams). ``until_final`` ends
+    the audio as soon as a final result has arrived, as a person who stopped talking would.
     """
     size = chunk_bytes or int(bytes_per_second * CHUNK_SECONDS)
     received = Received()
@@ -64,10 +76,13 @@ async def stream(
             for offset in range(0, len(pcm), size):
                 due = start + (offset + size) / bytes_per_second * pace
                 await asyncio.sleep(max(0.0, due - time.monotonic()))
+                if until_final and received.finals():
+                    break
                 try:
                     await socket.send(pcm[offset : offset + size])
                 except websockets.ConnectionClosed:
                     return
+                received.sent_seconds = min(len(pcm), offset + size) / bytes_per_second
             try:
                 await socket.send(b"")
             except websockets.ConnectionClosed:
@@ -77,6 +92,7 @@ async def stream(
         try:
             async for message in socket:
                 received.messages.append((time.monotonic() - start, json.loads(message)))
+                received.sent_at.append(received.sent_seconds)
         except websockets.ConnectionClosed:
             pass
         received.close_code = socket.close_code

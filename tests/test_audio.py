@@ -389,7 +389,7 @@ def test_fuzz_garbage_and_truncation() -> None:
         for _ in range(20):
             flipped[rng.randrange(min(len(flipped), 4000))] ^= 0xFF
         _only_invalid_argument(bytes(flipped), spec)
-    assert time.monotonic() - started < 15
+    assert time.monotonic() - started < 120  # a hang guard: garbage must not stall a decoder
 
 
 # --- streaming -------------------------------------------------------------------------------
@@ -448,9 +448,14 @@ def test_stream_wav_header_checks() -> None:
 def test_stream_no_quadratic_work() -> None:
     data = c("long_en_combined_3min.opus")
     started = time.monotonic()
+    whole = decode(data, AudioSpec("OGG_OPUS"))
+    whole_seconds = time.monotonic() - started
+    started = time.monotonic()
     out = stream(data, AudioSpec("OGG_OPUS"), 3200)
     assert abs(out.shape[1] / 16000 - 196.05) < 0.05
-    assert time.monotonic() - started < 5
+    assert out.shape[1] >= whole.channels.shape[1]
+    # ~300 chunks: re-decoding what came before at each would cost ~150 whole decodes.
+    assert time.monotonic() - started < 20 * whole_seconds + 5
 
 
 def test_abandoned_stream_stops_its_thread() -> None:

@@ -92,7 +92,7 @@ def test_uncached_name_fails_fast_offline(tmp_path: Path, monkeypatch: pytest.Mo
     started = time.monotonic()
     with pytest.raises(ModelUnavailable) as caught:
         resolve_model("small.en", download_root=tmp_path)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 60  # a hang guard: offline means no network retries
     message = str(caught.value)
     assert "'small.en' is not in the local cache" in message
     assert "--model PATH" in message
@@ -150,12 +150,10 @@ def test_fake_engine_scripted_and_n_best() -> None:
 async def test_pool_runs_calls_in_parallel_off_the_loop() -> None:
     engine = FakeEngine(["hi"], delay=0.3)
     pool = EnginePool(engine, workers=2, max_queue=4)
-    started = time.monotonic()
     results = await asyncio.gather(
         *(pool.transcribe(silence(1), DecodeOptions()) for _ in range(2))
     )
-    assert time.monotonic() - started < 0.55  # two 0.3 s calls overlapped
-    assert engine.peak_concurrency == 2
+    assert engine.peak_concurrency == 2  # the two calls overlapped
     assert all(r.segments[0].text == " hi" for r in results)
     await pool.close()
     assert engine.closed

@@ -54,3 +54,18 @@ def test_srt_vtt_and_words() -> None:
     assert formats.vtt(results) == "WEBVTT\n\n01:01:01.500 --> 01:01:02.620\none two three.\n\n"
     assert formats.words(results).splitlines()[0] == "3661.500\t3661.820\t0.900\tone"
     assert formats.text(results) == "one two three.\n"
+
+
+def test_no_cue_ends_at_an_abbreviation_or_as_one_short_word() -> None:
+    words = timed("Mr. Jones went out. So. He came back with Dr. Smith and it was late.")
+    texts = [" ".join(c.lines) for c in formats.cues(words)]
+    assert texts == ["Mr. Jones went out.", "So. He came back with Dr. Smith and it was late."]
+
+
+def test_subtitles_join_a_hyphenated_word_as_the_transcript_does() -> None:
+    words = timed("The flower -fattened fields were seen")
+    transcript = "The flower-fattened fields were seen"
+    results = [Result((Alternative(transcript, 0.9, tuple(words)),), words[-1].end_time)]
+    assert formats.srt(results).splitlines()[2] == transcript
+    assert formats.vtt(results).splitlines()[3] == transcript
+    assert "\t-fattened" in formats.words(results), "the word list keeps the server's words"

@@ -5,6 +5,7 @@ the real model in test_grpc_google_client.py)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from audio_samples import tone, wav_bytes
 from cores import Cores, build_cores
 from fake_engine import FakeEngine
 
+KEY = "sekrit-key-1234"
 WAV = wav_bytes(tone(1.0))
 CONFIG = speech_v1.RecognitionConfig(language_code="en-US")
 AUDIO = speech_v1.RecognitionAudio(content=WAV)
@@ -100,3 +102,38 @@ async def test_full_queue_is_resource_exhausted(tmp_path: Path) -> None:
     assert len(served) == 1 and len(refused) == 2, outcomes
     assert "Hark is at capacity" in refused[0].message
     await stop(server, cores)
+
+
+async def test_access_log_lines(caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+    """One ``hark.access`` line per call: method, code, Google's message; never the key."""
+    caplog.set_level(logging.INFO, logger="hark.access")
+    cores = await build_cores(FakeEngine(["hello world"]), tmp_path)
+    server = RpcServer(
+        cores.recognizer, cores.long_running, cores.streaming, ApiKeys((KEY,)), Limits()
+    )
+    port = await server.start("127.0.0.1", 0)
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    client = speech_v1.SpeechAsyncClient(transport=SpeechGrpcAsyncIOTransport(channel=channel))
+    try:
+        response = await client.recognize(
+            config=CONFIG, audio=AUDIO, metadata=[("x-goog-api-key", KEY)]
+        )
+        with pytest.raises(exceptions.PermissionDenied):
+            await client.recognize(config=CONFIG, audio=AUDIO)
+        with pytest.raises(exceptions.InvalidArgument):
+            await client.recognize(
+                config=speech_v1.RecognitionConfig(language_code="english"),
+                audio=AUDIO,
+                metadata=[("x-goog-api-key", KEY)],
+            )
+    finally:
+        await channel.close()
+        await stop(server, cores)
+    logged = [r.getMessage() for r in caplog.records if r.name == "hark.access"]
+    method = "gRPC /google.cloud.speech.v1.Speech/"
+    assert logged[0].startswith(method + "Recognize OK ")
+    assert f"request_id={response.request_id}" in logged[0]
+    assert logged[1].startswith(method + "Recognize PERMISSION_DENIED ")
+    assert 'error="The request is missing a valid API key."' in logged[1]
+    assert logged[2].startswith(method + "Recognize INVALID_ARGUMENT ")
+    assert len(logged) == 3 and KEY not in caplog.text

@@ -123,6 +123,41 @@ async def test_finished_jobs_are_purged_after_retention(tmp_path: Path) -> None:
     await store.close()
 
 
+def test_a_missing_object_logs_the_local_path_checked(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    storage = AudioStorage(StorageSettings(), tmp_path / "data")
+    with pytest.raises(NotFound, match=r"^Requested entity was not found\.$"):
+        asyncio.run(storage.check("gs://my-bucket/talk.flac"))
+    expected = (tmp_path / "data" / "buckets" / "my-bucket" / "talk.flac").resolve()
+    assert f"gs://my-bucket/talk.flac not found: {expected} no such file" in caplog.text
+
+
+async def test_a_failed_operation_is_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = SqliteJobStore(tmp_path / "jobs.db")
+    await store.create(job("doomed"), b"audio")
+    queue = LocalJobQueue(store, workers=1, max_queue=10, retention_seconds=3600)
+
+    async def refuse(_: Job) -> Recognition:
+        raise InvalidArgument("Audio data does not appear to be in a supported encoding.")
+
+    await queue.start(refuse)
+    for _ in range(100):
+        failed = await store.get("doomed")
+        if failed is not None and failed.state is JobState.FAILED:
+            break
+        await asyncio.sleep(0.05)
+    await queue.close()
+    await store.close()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        "operation doomed failed: INVALID_ARGUMENT"
+        " Audio data does not appear to be in a supported encoding."
+    ]
+
+
 def test_storage_keeps_paths_inside_their_roots(tmp_path: Path) -> None:
     data = tmp_path / "data"
     bucket = data / "buckets" / "my-bucket"

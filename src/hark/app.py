@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fcntl
 import logging
+import os
 import signal
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
@@ -111,8 +114,27 @@ def tls_of(settings: Settings) -> Tls | None:
     return Tls(settings.tls_cert, settings.tls_key)
 
 
+def listen(host: str, port: int, *, what: str, flag: str) -> socket.socket:
+    """A socket listening on ``host:port``, or one clear ``OSError`` naming the flag to change.
+
+    Hark binds its ports before the model loads, so a clash is reported at once and in one line
+    (uvicorn binding later would exit from inside its task with a traceback).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as error:
+        in_use = error.errno == errno.EADDRINUSE
+        reason = "is in use" if in_use else f"cannot be bound ({os.strerror(error.errno or 0)})"
+        raise OSError(f"{what} port {host}:{port} {reason}; choose another with {flag}") from None
+
+
 async def serve(settings: Settings) -> None:
-    """Run Hark (REST and gRPC) until SIGTERM or SIGINT, then stop both gracefully."""
+    """Run Hark (REST and gRPC) until SIGTERM or SIGINT, then stop both gracefully.
+
+    The ready line is logged only once both transports listen; any start-up failure is an
+    ``OSError``/``ValueError`` (or ``ModelUnavailable``) with everything opened closed again.
+    """
     tls = tls_of(settings)
     if settings.host not in _LOCAL_HOSTS and not settings.api_keys:
         log.warning(
@@ -120,53 +142,77 @@ async def serve(settings: Settings) -> None:
             " pass --api-key to require one",
             settings.host,
         )
-    services = await build_services(settings)
-    keys = ApiKeys(settings.api_keys)
-    rest = RestApi(services.core.recognizer, keys, settings.limits)
-    socket = StreamingSocket(services.streaming, keys)
-    server = _QuietServer(
-        uvicorn.Config(
-            rest.app([*OperationRoutes(rest, services.long_running).routes(), *socket.routes()]),
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            lifespan="off",
-            access_log=False,
-            ssl_certfile=tls.cert if tls else None,
-            ssl_keyfile=tls.key if tls else None,
-            timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+    async with contextlib.AsyncExitStack() as opened:
+        rest_socket = opened.enter_context(
+            listen(settings.host, settings.port, what="REST", flag="--port")
         )
-    )
-    rpc = RpcServer(
-        services.core.recognizer, services.long_running, services.streaming, keys, settings.limits
-    )
-    try:
+        # A probe: gRPC binds its own socket later, without SO_REUSEPORT (see rpc_server).
+        listen(settings.host, settings.grpc_port, what="gRPC", flag="--grpc-port").close()
+        services = await build_services(settings)
+        opened.push_async_callback(services.close)
+        keys = ApiKeys(settings.api_keys)
+        rest = RestApi(services.core.recognizer, keys, settings.limits)
+        socket_routes = StreamingSocket(services.streaming, keys).routes()
+        server = _QuietServer(
+            uvicorn.Config(
+                rest.app([*OperationRoutes(rest, services.long_running).routes(), *socket_routes]),
+                log_config=None,  # uvicorn's lines go through Hark's logging setup
+                log_level=settings.log_level,
+                lifespan="off",
+                access_log=False,
+                ssl_certfile=tls.cert if tls else None,
+                ssl_keyfile=tls.key if tls else None,
+                timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+            )
+        )
+        rpc = RpcServer(
+            services.core.recognizer,
+            services.long_running,
+            services.streaming,
+            keys,
+            settings.limits,
+        )
         await rpc.start(settings.host, settings.grpc_port, tls)
-    except OSError:
-        await services.close()
-        raise
+        rest_task = asyncio.create_task(server.serve(sockets=[rest_socket]))
+        opened.push_async_callback(_stop, server, rest_task, rpc, settings.shutdown_grace_seconds)
+        if await _started(server, rest_task):
+            log.info(
+                "Hark serving model %s: REST on %s://%s:%d, gRPC%s on %s:%d",
+                services.core.engine.info.name,
+                "https" if tls else "http",
+                settings.host,
+                settings.port,
+                " (TLS)" if tls else "",
+                settings.host,
+                settings.grpc_port,
+            )
+            await _until_signal(rest_task)
+    log.info("Hark stopped")
+
+
+async def _started(server: _QuietServer, rest_task: asyncio.Task[None]) -> bool:
+    """Wait until uvicorn serves on its socket; False if it ended first (its error follows)."""
+    while not server.started and not rest_task.done():
+        await asyncio.sleep(0.02)
+    return server.started
+
+
+async def _until_signal(rest_task: asyncio.Task[None]) -> None:
+    """Return on SIGTERM or SIGINT (or if REST stops by itself)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    rest_task = asyncio.create_task(server.serve())
-    scheme = "https" if tls else "http"
-    log.info(
-        "Hark serving model %s: REST on %s://%s:%d, gRPC%s on %s:%d",
-        services.core.engine.info.name,
-        scheme,
-        settings.host,
-        settings.port,
-        " (TLS)" if tls else "",
-        settings.host,
-        settings.grpc_port,
-    )
     stop_task = asyncio.create_task(stop.wait())
     await asyncio.wait({rest_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+    stop_task.cancel()
+
+
+async def _stop(
+    server: _QuietServer, rest_task: asyncio.Task[None], rpc: RpcServer, grace: float
+) -> None:
+    """Both transports refuse new calls at once, then in-flight ones get ``grace`` s."""
     server.should_exit = True
-    await rpc.stop(settings.shutdown_grace_seconds)
+    await rpc.stop(grace)
     with contextlib.suppress(asyncio.CancelledError):
         await rest_task
-    stop_task.cancel()
-    await services.close()
-    log.info("Hark stopped")

@@ -159,9 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _transcribe(args: argparse.Namespace) -> int:
-    from hark.transcribe.command import main_options, run  # noqa: PLC0415 - see _serve
+    try:  # Ctrl-C while the engine's libraries load is an interruption too
+        from hark.transcribe.command import main_options, run  # noqa: PLC0415 - see _serve
 
-    try:
         return run(main_options(args))
     except KeyboardInterrupt:
         print("hark: interrupted", file=sys.stderr)

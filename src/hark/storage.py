@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import re
 import tempfile
@@ -28,6 +29,8 @@ import httpx
 
 from hark.errors import SYNC_TOO_LONG, InvalidArgument, NotFound, SpeechError, Unavailable
 from hark.settings import StorageSettings
+
+log = logging.getLogger(__name__)
 
 INVALID = "Request contains an invalid argument."
 NOT_FOUND = "Requested entity was not found."
@@ -141,6 +144,7 @@ class AudioStorage:
         if scheme == "file" and not inside:
             raise InvalidArgument(INVALID)  # outside the roots: do not say whether it exists
         if not inside or not resolved.is_file():
+            _log_missing(scheme, location, resolved, inside)
             raise missing()
         return resolved
 
@@ -199,6 +203,14 @@ def _split(uri: str) -> tuple[str, tuple[str, str]]:
     if scheme in ("http", "https") and parts.netloc:
         return scheme, (parts.netloc, parts.path)
     raise InvalidArgument(INVALID)
+
+
+def _log_missing(scheme: str, location: tuple[str, str], resolved: Path, inside: bool) -> None:
+    """Say which local path was looked at: the client hears only Google's words."""
+    bucket, name = location
+    uri = f"gs://{bucket}/{name}" if scheme == "gs" else f"file://{name}"
+    why = "no such file" if inside else "resolves outside its bucket directory"
+    log.warning("%s not found: %s %s", uri, resolved, why)
 
 
 def _missing(location: tuple[str, str]) -> Callable[[], SpeechError]:

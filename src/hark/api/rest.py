@@ -14,11 +14,12 @@ from typing import Any, cast
 from google.protobuf.message import Message
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from hark.api import convert, jsonbody, legacy
+from hark.api import access, convert, jsonbody, legacy
 from hark.api.status import rest_error
 from hark.auth import ApiKeys
 from hark.errors import (
@@ -54,6 +55,7 @@ class RestApi:
     def app(self, extra_routes: Sequence[BaseRoute] | None = None) -> Starlette:
         return Starlette(
             routes=[*self.routes(), *(extra_routes or ())],
+            middleware=[Middleware(access.AccessLog)],
             exception_handlers={
                 SpeechError: _speech_error,
                 HTTPException: _http_error,
@@ -73,7 +75,9 @@ class RestApi:
     async def sync_recognize(self, request: Request) -> Response:
         message: Any = await self.parse_legacy(request, "RecognizeRequest")
         recognition = await self.recognizer.recognize(*convert.recognize_args(message))
-        body = jsonbody.render(convert.recognize_response(recognition, convert.V1))
+        response = convert.recognize_response(recognition, convert.V1)
+        access.note_response(request.scope, response)
+        body = jsonbody.render(response)
         return JSONResponse(legacy.legacy_response(body))
 
     async def parse(self, request: Request, message_class: type[Message]) -> Message:
@@ -123,6 +127,7 @@ def path_version(request: Request) -> convert.ApiVersion:
 def reply(request: Request, message: Message) -> Response:
     """``message`` as Google's JSON, integer enums when the caller asked for them."""
     integer_enums = jsonbody.wants_integer_enums(dict(request.query_params))
+    access.note_response(request.scope, message)
     return JSONResponse(jsonbody.render(message, integer_enums=integer_enums))
 
 
@@ -132,15 +137,20 @@ def error_response(error: SpeechError) -> Response:
 
 
 async def _speech_error(request: Request, error: Exception) -> Response:
-    return error_response(cast(SpeechError, error))
+    return _logged_error(request, cast(SpeechError, error))
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
     if cast(HTTPException, error).status_code == 405:
-        return error_response(
-            Unimplemented(f"Method not allowed: {request.method} {request.url.path}")
+        return _logged_error(
+            request, Unimplemented(f"Method not allowed: {request.method} {request.url.path}")
         )
-    return error_response(convert.not_found(request.url.path))
+    return _logged_error(request, convert.not_found(request.url.path))
+
+
+def _logged_error(request: Request, error: SpeechError) -> Response:
+    access.note_error(request.scope, error)
+    return error_response(error)
 
 
 async def _internal_error(request: Request, error: Exception) -> Response:

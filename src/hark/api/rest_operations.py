@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hark.api import convert, jsonbody, operations
+from hark.api import access, convert, jsonbody, operations
 from hark.api.rest import RestApi, path_version
 from hark.errors import InvalidArgument
 from hark.jobs import Job
@@ -92,6 +92,7 @@ class OperationRoutes:
 
 
 def _reply(request: Request, job: Job) -> Response:
+    access.note(request.scope, operation=job.name)
     integer_enums = jsonbody.wants_integer_enums(dict(request.query_params))
     return JSONResponse(operations.operation_json(job, integer_enums=integer_enums))
 

@@ -2,9 +2,10 @@
 
 Services are generic handlers over the raw protobuf classes that ``google-cloud-speech`` and
 ``googleapis-common-protos`` ship, so no .proto file is copied. Every method goes through one
-``Guard``: it checks the API key and turns a ``SpeechError`` into its gRPC status (with the
-``google.rpc.Status`` in ``grpc-status-details-bin``) and anything else into INTERNAL.
-The servicers take the three cores directly, as the REST routes do.
+``Guard``: it checks the API key, turns a ``SpeechError`` into its gRPC status (with the
+``google.rpc.Status`` in ``grpc-status-details-bin``) and anything else into INTERNAL, and
+writes the call's access log line (``api.access``). The servicers take the three cores
+directly, as the REST routes do.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from google.longrunning import operations_pb2
 from google.protobuf import empty_pb2
 from google.protobuf.message import Message
 
-from hark.api import convert, operations, streaming
+from hark.api import access, convert, operations, streaming
 from hark.api.convert import ApiVersion
 from hark.api.status import grpc_status
 from hark.auth import ApiKeys
@@ -41,7 +42,10 @@ WAIT_DEFAULT_SECONDS = 60.0
 
 
 class Guard:
-    """The one wrapper around every Speech/Operations method: API key, then error mapping."""
+    """The one wrapper around every Speech/Operations method: API key, error mapping, access log.
+
+    ``name`` is the method's full gRPC name (``/google.cloud.speech.v1.Speech/Recognize``).
+    """
 
     def __init__(self, keys: ApiKeys) -> None:
         self.keys = keys
@@ -51,26 +55,41 @@ class Guard:
         key = metadata.get("x-goog-api-key")
         self.keys.check(key if isinstance(key, str) else None)
 
-    def unary(self, method: Unary) -> Unary:
+    def unary(self, method: Unary, name: str) -> Unary:
         async def guarded(request: Any, context: Context) -> Message:
+            call = access.Call("gRPC", name)
             try:
                 self.authorize(context)
-                return await method(request, context)
-            except Exception as error:  # mapped to a status, never dropped
+                response = await method(request, context)
+                call.answered(response)
+                return response
+            except BaseException as error:  # mapped to a status, never dropped
+                call.failed(error)
+                if not isinstance(error, Exception):
+                    raise  # cancelled: the client is gone
                 await self.abort(context, error)
                 raise  # abort always raises; this keeps type checkers informed
+            finally:
+                call.done()
 
         return guarded
 
-    def stream(self, method: StreamStream) -> StreamStream:
+    def stream(self, method: StreamStream, name: str) -> StreamStream:
         async def guarded(requests: AsyncIterator[Any], context: Context) -> AsyncIterator[Message]:
+            call = access.Call("gRPC", name)
             try:
                 self.authorize(context)
                 async for response in method(requests, context):
+                    call.answered(response)
                     yield response
-            except Exception as error:  # mapped to a status, never dropped
+            except BaseException as error:  # mapped to a status, never dropped
+                call.failed(error)
+                if not isinstance(error, Exception):
+                    raise  # cancelled, or the generator closed: the client is gone
                 await self.abort(context, error)
                 raise
+            finally:
+                call.done()
 
         return guarded
 
@@ -126,16 +145,19 @@ class SpeechServicer:
 
     def handler(self, guard: Guard) -> grpc.GenericRpcHandler:
         message = self.version.message
+        path = f"/{self.service}/"
         return grpc.method_handlers_generic_handler(
             self.service,
             {
-                "Recognize": _unary(guard.unary(self.recognize), message("RecognizeRequest")),
+                "Recognize": _unary(
+                    guard.unary(self.recognize, path + "Recognize"), message("RecognizeRequest")
+                ),
                 "LongRunningRecognize": _unary(
-                    guard.unary(self.long_running_recognize),
+                    guard.unary(self.long_running_recognize, path + "LongRunningRecognize"),
                     message("LongRunningRecognizeRequest"),
                 ),
                 "StreamingRecognize": grpc.stream_stream_rpc_method_handler(
-                    guard.stream(self.streaming_recognize),
+                    guard.stream(self.streaming_recognize, path + "StreamingRecognize"),
                     request_deserializer=message("StreamingRecognizeRequest").FromString,
                     response_serializer=_serialize,
                 ),
@@ -176,24 +198,18 @@ class OperationsServicer:
         return operations.operation(await self.long_running.wait(request.name, timeout))
 
     def handler(self, guard: Guard) -> grpc.GenericRpcHandler:
+        methods = {
+            "GetOperation": (self.get_operation, operations_pb2.GetOperationRequest),
+            "ListOperations": (self.list_operations, operations_pb2.ListOperationsRequest),
+            "DeleteOperation": (self.delete_operation, operations_pb2.DeleteOperationRequest),
+            "CancelOperation": (self.cancel_operation, operations_pb2.CancelOperationRequest),
+            "WaitOperation": (self.wait_operation, operations_pb2.WaitOperationRequest),
+        }
         return grpc.method_handlers_generic_handler(
             OPERATIONS_SERVICE,
             {
-                "GetOperation": _unary(
-                    guard.unary(self.get_operation), operations_pb2.GetOperationRequest
-                ),
-                "ListOperations": _unary(
-                    guard.unary(self.list_operations), operations_pb2.ListOperationsRequest
-                ),
-                "DeleteOperation": _unary(
-                    guard.unary(self.delete_operation), operations_pb2.DeleteOperationRequest
-                ),
-                "CancelOperation": _unary(
-                    guard.unary(self.cancel_operation), operations_pb2.CancelOperationRequest
-                ),
-                "WaitOperation": _unary(
-                    guard.unary(self.wait_operation), operations_pb2.WaitOperationRequest
-                ),
+                name: _unary(guard.unary(method, f"/{OPERATIONS_SERVICE}/{name}"), request_class)
+                for name, (method, request_class) in methods.items()
             },
         )
 

@@ -57,7 +57,12 @@ class RpcServer:
     ) -> None:
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(
-            options=[("grpc.max_receive_message_length", receive_cap(limits))]
+            options=[
+                ("grpc.max_receive_message_length", receive_cap(limits)),
+                # gRPC sets SO_REUSEPORT by default: a second server on the same port would
+                # start and take a random share of the calls. A port in use is an error.
+                ("grpc.so_reuseport", 0),
+            ]
         )
         guard = Guard(keys)
         services = [
@@ -89,9 +94,9 @@ class RpcServer:
             else:
                 bound = self.server.add_secure_port(address, tls.server_credentials())
         except RuntimeError as error:
-            raise OSError(f"cannot bind gRPC on {address}: {error}") from error
+            raise OSError(f"gRPC port {address}: cannot bind ({error})") from None
         if not bound:
-            raise OSError(f"cannot bind gRPC on {address}")
+            raise OSError(f"gRPC port {address}: cannot bind (in use?)")
         await self.server.start()
         for name in ("", *self.service_names):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -23,11 +23,11 @@ from typing import Any
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from hark.api import convert, jsonbody
+from hark.api import access, convert, jsonbody
 from hark.api.status import rest_error
 from hark.api.streaming import streaming_recognize
 from hark.auth import ApiKeys
-from hark.errors import INTERNAL_MESSAGE, Cancelled, Internal, SpeechError
+from hark.errors import INTERNAL_MESSAGE, Cancelled, Code, Internal, SpeechError
 from hark.speech.streaming.session import StreamingRecognizer
 
 log = logging.getLogger(__name__)
@@ -46,20 +46,35 @@ class StreamingSocket:
         return [WebSocketRoute(PATH, self.serve)]
 
     async def serve(self, socket: WebSocket) -> None:
+        """One stream, and its one access log line (path only: the key is in the query)."""
+        call = access.Call("WebSocket", socket.url.path)
+        try:
+            await self._serve(socket, call)
+        except BaseException as error:
+            call.failed(error)
+            raise
+        finally:
+            call.done()
+
+    async def _serve(self, socket: WebSocket, call: access.Call) -> None:
         await socket.accept()
         try:
             version = convert.version_named(socket.path_params["version"], socket.url.path)
             self.keys.check(socket.query_params.get("key"))
             requests = _requests(socket, version)
             async for response in streaming_recognize(self.streaming, requests, version):
+                call.answered(response)
                 await socket.send_json(jsonbody.render(response))
         except WebSocketDisconnect:
+            call.status = Code.CANCELLED.name
             return  # the client went away; the session is already torn down
         except SpeechError as error:
+            call.failed(error)
             await _close_with(socket, error)
             return
-        except Exception:
+        except Exception as error:
             log.exception("internal error in a streaming WebSocket")
+            call.failed(error)
             await _close_with(socket, Internal(INTERNAL_MESSAGE))
             return
         await socket.close(1000)

@@ -45,7 +45,7 @@ from hark.engine import (
     Word,
     comparable,
 )
-from hark.engine.loading import resolve_model
+from hark.engine.loading import ModelUnavailable, resolve_model
 
 WINDOW_SECONDS = 30
 """Whisper's fixed input window; ``n_best`` decodes at most one."""
@@ -104,21 +104,28 @@ class WhisperEngine:
         ``device`` is "auto", "cpu" or "cuda"; ``compute_type`` "default" means int8 on CPU
         and float16 on CUDA, anything else is passed to CTranslate2 ("int8", "float32", ...).
         ``cpu_threads`` 0 lets CTranslate2 choose. Raises ``loading.ModelUnavailable`` when
-        the model cannot be found, ``ValueError``/``RuntimeError`` from CTranslate2 when it
-        cannot be loaded on that device.
+        the model cannot be found or cannot be loaded on that device (no CUDA, a compute type
+        the device lacks), with a one-line reason.
         """
         if num_workers < 1:
             raise ValueError("num_workers must be at least 1")
         resolved = resolve_model(model, download_root=download_root)
         device = _pick_device(device)
-        whisper = _MemoWhisperModel(
-            str(resolved.path),
-            device=device,
-            compute_type=_pick_compute_type(device, compute_type),
-            cpu_threads=cpu_threads,
-            num_workers=num_workers,
-            local_files_only=True,  # resolve_model already fetched it; never touch the network
-        )
+        compute_type = _pick_compute_type(device, compute_type)
+        try:
+            whisper = _MemoWhisperModel(
+                str(resolved.path),
+                device=device,
+                compute_type=compute_type,
+                cpu_threads=cpu_threads,
+                num_workers=num_workers,
+                local_files_only=True,  # resolve_model already fetched it; never the network
+            )
+        except (RuntimeError, ValueError) as error:
+            # CTranslate2's own words name what is missing (a driver, a compute type).
+            raise ModelUnavailable(
+                f"cannot load {resolved.name} on {device} ({compute_type}): {error}"
+            ) from error
         return cls(whisper, name=resolved.name)
 
     @property
@@ -555,6 +562,11 @@ def _pick_device(device: str) -> str:
         return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
     if device not in ("cpu", "cuda"):
         raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', not {device!r}")
+    if device == "cuda" and ctranslate2.get_cuda_device_count() == 0:
+        raise ModelUnavailable(
+            "--device cuda: CTranslate2 finds no usable CUDA device (no NVIDIA GPU, driver or"
+            " CUDA runtime); use --device cpu, or auto to take a GPU only when there is one"
+        )
     return device
 
 

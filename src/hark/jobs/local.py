@@ -100,6 +100,7 @@ class LocalJobQueue:
                 raise  # shutting down: the job stays running in the store, re-run next start
             return  # stopped by stop_work: the store already says cancelled or deleted
         except SpeechError as failure:
+            log.warning("operation %s failed: %s %s", job.name, failure.code.name, failure.message)
             await self._finish(job, JobState.FAILED, error=JobError(failure.code, failure.message))
         except Exception:
             log.exception("operation %s failed", job.name)

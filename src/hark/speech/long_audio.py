@@ -102,7 +102,8 @@ async def _recognize_window(
         while not work.done():
             await asyncio.wait({work}, timeout=PROGRESS_INTERVAL)
             if on_progress is not None and not work.done():
-                await _report(on_progress, max(reached))
+                # A segment's end can pass the window's by float noise: never report beyond it.
+                await _report(on_progress, min(max(reached), window.end))
     finally:
         work.cancel()  # only if a report raised: the engine call's result is then dropped
     return work.result()

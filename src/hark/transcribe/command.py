@@ -115,7 +115,7 @@ def _each_file(
 
 
 def _remote(options: Options) -> Transcriber:
-    endpoint = remote.Endpoint(options.server.rstrip("/"), options.api_key)
+    endpoint = remote.Endpoint(remote.base_url(options.server), options.api_key)
     config = recognition_config(options, server_model=options.model)
 
     def transcribe(path: str, progress: FractionDone) -> tuple[dict[str, Any], Recognition]:

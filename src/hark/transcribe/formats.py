@@ -1,9 +1,10 @@
 """A transcript as text, one word per line, or subtitles (SRT, WebVTT), from core results.
 
 Subtitles follow common broadcast practice: at most 2 lines of at most 42 characters per cue,
-at most 7 seconds per cue; a cue ends at a pause in speech or at the end of a sentence, and
-its text breaks into two balanced lines, after punctuation where there is a choice. Times come
-from the word offsets of each result's top alternative.
+at most 7 seconds per cue; a cue ends at a pause in speech or at the end of a sentence (not
+after "Mr." and the like, nor as one short word), and its text breaks into two balanced lines,
+after punctuation where there is a choice. Times come from the word offsets of each result's
+top alternative; words are spaced as the result's transcript spaces them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ PAUSE_SECONDS = 0.6
 """A gap between words at least this long ends a cue."""
 SENTENCE_END = (".", "?", "!", "…")
 CLAUSE_END = (",", ";", ":", *SENTENCE_END)
+ABBREVIATIONS = frozenset(
+    {"mr.", "mrs.", "ms.", "dr.", "st.", "jr.", "sr.", "prof.", "vs.", "etc.", "e.g.", "i.e."}
+)
+"""Words whose full stop is not a sentence end: a cue is not cut after them."""
+SHORT_CUE_CHARS = 8
+"""A sentence end does not close a cue that would hold only one word shorter than this."""
 
 SUFFIXES = {"text": ".txt", "json": ".json", "srt": ".srt", "vtt": ".vtt", "words": ".tsv"}
 """The file name suffix of each output format, for ``--output DIR``."""
@@ -51,7 +58,7 @@ def srt(results: Sequence[Result]) -> str:
     """SubRip subtitles."""
     blocks = [
         f"{index}\n{_clock(cue.start, ',')} --> {_clock(cue.end, ',')}\n" + "\n".join(cue.lines)
-        for index, cue in enumerate(cues(_words(results)), start=1)
+        for index, cue in enumerate(cues(_spoken_words(results)), start=1)
     ]
     return "".join(f"{block}\n\n" for block in blocks)
 
@@ -60,13 +67,59 @@ def vtt(results: Sequence[Result]) -> str:
     """WebVTT subtitles."""
     blocks = [
         f"{_clock(cue.start, '.')} --> {_clock(cue.end, '.')}\n" + "\n".join(cue.lines)
-        for cue in cues(_words(results))
+        for cue in cues(_spoken_words(results))
     ]
     return "WEBVTT\n\n" + "".join(f"{block}\n\n" for block in blocks)
 
 
 def _words(results: Sequence[Result]) -> list[WordInfo]:
     return [word for r in results if r.alternatives for word in r.alternatives[0].words]
+
+
+def _spoken_words(results: Sequence[Result]) -> list[WordInfo]:
+    """Each result's words as its transcript spaces them: ``flower`` ``-fattened`` is one word.
+
+    Whisper's tokens for a hyphenated word come as separate words; only the transcript (the
+    engine's own join of its tokens) says where there was no space, so it is followed here.
+    """
+    spoken: list[WordInfo] = []
+    for result in results:
+        if result.alternatives:
+            alternative = result.alternatives[0]
+            spoken.extend(_merge_glued(alternative.transcript, alternative.words))
+    return spoken
+
+
+def _merge_glued(transcript: str, words: Sequence[WordInfo]) -> Iterator[WordInfo]:
+    """``words`` with each run written without spaces in ``transcript`` merged into one.
+
+    A word not found where expected in the transcript (normalized away, masked) stands alone.
+    """
+    run: list[WordInfo] = []
+    cursor = 0
+    previous_end = -1  # where the previous word ended in the transcript; -1: not found
+    for word in words:
+        token = word.word.strip()
+        at = transcript.find(token, cursor) if token else -1
+        if run and not (at >= 0 and at == previous_end):
+            yield _merged(run)
+            run = []
+        run.append(word)
+        previous_end = at + len(token) if at >= 0 else -1
+        cursor = max(cursor, previous_end)
+    if run:
+        yield _merged(run)
+
+
+def _merged(run: list[WordInfo]) -> WordInfo:
+    if len(run) == 1:
+        return run[0]
+    return WordInfo(
+        word="".join(word.word.strip() for word in run),
+        start_time=run[0].start_time,
+        end_time=run[-1].end_time,
+        confidence=min(word.confidence for word in run),
+    )
 
 
 def cues(all_words: Iterable[WordInfo]) -> Iterator[Cue]:
@@ -88,9 +141,7 @@ def cues(all_words: Iterable[WordInfo]) -> Iterator[Cue]:
                 yield _cue(group)
                 group = []
         group.append(word)
-        if _ends(word, SENTENCE_END) or (
-            _ends(word, CLAUSE_END) and len(_joined(group)) > LINE_CHARS
-        ):
+        if _sentence_ends(group) or (_ends(word, CLAUSE_END) and len(_joined(group)) > LINE_CHARS):
             yield _cue(group)
             group = []
     if group:
@@ -112,8 +163,20 @@ def _clause_cut(group: list[WordInfo]) -> int:
     return len(group)
 
 
+def _sentence_ends(group: list[WordInfo]) -> bool:
+    """Whether ``group`` closes a sentence: not at "Mr.", nor as a lone short word ("So.")."""
+    last = group[-1]
+    if not _ends(last, SENTENCE_END) or _unquoted(last).lower() in ABBREVIATIONS:
+        return False
+    return len(group) > 1 or len(last.word.strip()) >= SHORT_CUE_CHARS
+
+
 def _ends(word: WordInfo, marks: tuple[str, ...]) -> bool:
-    return word.word.rstrip("\"')»”’").endswith(marks)
+    return _unquoted(word).endswith(marks)
+
+
+def _unquoted(word: WordInfo) -> str:
+    return word.word.strip().rstrip("\"')»”’")
 
 
 def _joined(group: Sequence[WordInfo]) -> str:
