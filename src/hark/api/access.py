@@ -22,11 +22,10 @@ from google.protobuf.message import Message
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hark.api.status import HTTP_STATUS
-from hark.errors import Code, SpeechError
+from hark.errors import INTERNAL_MESSAGE, Code, SpeechError
 
 log = logging.getLogger("hark.access")
 
-INTERNAL_MESSAGE = "Internal error encountered."
 _NOTES = "hark.access"
 """The ASGI scope key of a REST call's details, filled by the routes and error handlers."""
 _QUIET_PATHS = frozenset({"/healthz"})
