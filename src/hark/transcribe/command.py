@@ -23,8 +23,9 @@ from typing import Any, TextIO
 from tqdm import tqdm
 
 from hark.errors import SpeechError
+from hark.speech import formats
 from hark.speech.types import Phrase, Recognition, RecognitionConfig
-from hark.transcribe import FractionDone, Transcriber, formats, remote
+from hark.transcribe import FractionDone, Transcriber, remote
 
 _TIMED = frozenset({"json", "srt", "vtt", "words"})
 
