@@ -113,6 +113,8 @@ async def test_language_is_detected_when_not_given(
         ({"speaker": "1"}, "speaker", "unknown_parameter"),
         ({"language": "xx"}, "language", "unsupported_language"),
         ({"file": ("a.txt", b"plain text")}, "file", "invalid_value"),
+        ({"file": ("a.wav", b"")}, "file", "invalid_value"),
+        ({"file": (None, "not a file")}, "file", None),
     ],
 )  # fmt: skip
 async def test_refusals(

@@ -17,6 +17,10 @@ INTERNAL_MESSAGE = "The server had an error while processing your request. Sorry
 """OpenAI's text for an unexpected error; the details go to the log, never to the client."""
 
 
+_HIDDEN = frozenset({Code.UNKNOWN, Code.INTERNAL, Code.DATA_LOSS})
+"""Codes of bugs: their messages stay in the log."""
+
+
 class OpenAIError(Exception):
     """An error as OpenAI's API reports it: an HTTP status and the four fields of its body."""
 
@@ -57,7 +61,7 @@ def from_speech_error(error: SpeechError) -> OpenAIError:
     status = HTTP_STATUS.get(error.code, 500)
     if error.code in {Code.PERMISSION_DENIED, Code.UNAUTHENTICATED}:
         status = 401
-    if status >= 500 and error.code is not Code.UNAVAILABLE:
+    if error.code in _HIDDEN:
         return internal()
     code = "rate_limit_exceeded" if error.code is Code.RESOURCE_EXHAUSTED else None
     return OpenAIError(status, error.message, code=code)

@@ -80,7 +80,11 @@ def parse(form: FormData, task: str, info: ModelInfo) -> AudioRequest:
             )
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
-        raise _missing("file") if upload is None else invalid("'file' must be a file upload.")
+        raise (
+            _missing("file")
+            if upload is None
+            else invalid("'file' must be a file upload.", param="file")
+        )
     model = _field(form, "model")
     if not model:
         raise _missing("model")
