@@ -15,7 +15,7 @@ from pathlib import Path
 
 from hark import __version__
 from hark.settings import build_settings
-from hark.speech.formats import SUFFIXES
+from hark.transcribe import SUFFIXES
 
 
 def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -14,6 +14,9 @@ from typing import Any
 
 from hark.speech.types import Recognition
 
+SUFFIXES = {"text": ".txt", "json": ".json", "srt": ".srt", "vtt": ".vtt", "words": ".tsv"}
+"""The output formats, and the file name suffix of each for ``--output DIR``."""
+
 FractionDone = Callable[[float], object]
 """Called with the fraction of a file done, 0 to 1."""
 Transcriber = Callable[[str, FractionDone], tuple[dict[str, Any], Recognition]]
