@@ -31,14 +31,14 @@ class OpenAIError(Exception):
         *,
         param: str | None = None,
         code: str | None = None,
-        type: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.param = param
         self.code = code
-        self.type = type or _type_of(status)
+        self.type = _type_of(status)
+        """``invalid_request_error``, ``requests`` (429) or ``server_error``, by status."""
 
     def body(self) -> dict[str, Any]:
         return {

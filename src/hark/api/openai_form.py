@@ -58,13 +58,13 @@ async def read_form(request: Request, limit: int) -> FormData:
     cap = limit + _FORM_SLACK
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cap:
-        raise too_large(limit)
+        raise _too_large(limit)
     capped = Request(request.scope, _capped_receive(request.receive, cap, limit))
     form = await capped.form(max_files=1, max_fields=32, max_part_size=_FIELD_BYTES)
     upload = form.get("file")
     if isinstance(upload, UploadFile) and (upload.size or 0) > limit:
         await form.close()
-        raise too_large(limit)
+        raise _too_large(limit)
     return form
 
 
@@ -168,7 +168,7 @@ def _capped_receive(receive: Receive, cap: int, limit: int) -> Receive:
         message = await receive()
         size += len(message.get("body", b""))
         if size > cap:
-            raise too_large(limit)
+            raise _too_large(limit)
         return message
 
     return capped
@@ -228,11 +228,10 @@ def _missing(param: str) -> OpenAIError:
     )
 
 
-def too_large(limit: int) -> OpenAIError:
+def _too_large(limit: int) -> OpenAIError:
     return OpenAIError(
         413,
         f"Maximum content size limit ({limit}) exceeded.",
         param="file",
         code="file_too_large",
-        type="invalid_request_error",
     )
