@@ -43,7 +43,9 @@ class Window:
 
     @property
     def end(self) -> float:
-        return self.offset + float(self.channels.shape[1]) / SAMPLE_RATE
+        # In whole samples, as the next window's offset is: the two must be the same float,
+        # or progress reported across the cut goes backwards by rounding noise.
+        return (round(self.offset * SAMPLE_RATE) + self.channels.shape[1]) / SAMPLE_RATE
 
 
 def windows(chunks: Iterable[Channels]) -> Iterator[Window]:
@@ -102,7 +104,7 @@ async def _recognize_window(
         while not work.done():
             await asyncio.wait({work}, timeout=PROGRESS_INTERVAL)
             if on_progress is not None and not work.done():
-                # A segment's end can pass the window's by float noise: never report beyond it.
+                # A segment's end can pass the window's by rounding noise: never beyond it.
                 await _report(on_progress, min(max(reached), window.end))
     finally:
         work.cancel()  # only if a report raised: the engine call's result is then dropped
