@@ -19,6 +19,7 @@ import asyncio
 import heapq
 import itertools
 import threading
+import time
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, replace
 from typing import Any
@@ -55,6 +56,9 @@ from hark.speech.types import Alternative
 AUDIO_TIMEOUT = (
     "Audio Timeout Error: Long duration elapsed without audio. Audio should be sent close to"
     " real time."
+)
+TOO_SLOW = (
+    "Audio data is being streamed too slow. Please stream audio data approximately at real time."
 )
 INTERIM_BEAM_SIZE = 1
 """Interim decodes are greedy: each hypothesis only has to be good enough to agree with the
@@ -152,6 +156,38 @@ async def _next(
         raise OutOfRange(AUDIO_TIMEOUT) from None
 
 
+class _Pace:
+    """Google's "approximately at real time", from below.
+
+    No message for ``timeout`` s is the Audio Timeout; and from its first message on, a
+    stream's decoded audio may lag the clock by at most twice that (30 s by default), so a
+    trickle of bytes, or bytes that never decode, cannot hold a stream open ("too slow").
+    Twice: a client that simply stops gets the Audio Timeout, not "too slow"."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.allowed = 2 * timeout
+        self.start: float | None = None
+
+    async def next(
+        self, requests: AsyncIterator[StreamingRequest], received: float
+    ) -> StreamingRequest | None:
+        """The next message; OUT_OF_RANGE when none comes in time or the audio lags too far."""
+        if self.start is None:
+            item = await _next(requests, self.timeout)
+            self.start = time.monotonic()
+            return item
+        left = self.allowed - (time.monotonic() - self.start - received)
+        if left <= 0:
+            raise OutOfRange(TOO_SLOW)
+        try:
+            return await asyncio.wait_for(anext(requests), min(left, self.timeout))
+        except StopAsyncIteration:
+            return None
+        except TimeoutError:
+            raise OutOfRange(AUDIO_TIMEOUT if left >= self.timeout else TOO_SLOW) from None
+
+
 def policy_options(config: StreamingConfig, tuning: PolicyOptions) -> PolicyOptions:
     """The client's choices from ``config`` over the tuning in ``tuning``."""
     return replace(
@@ -200,7 +236,8 @@ class _Session:
                 "Hark does not support separate recognition per channel in streaming."
             )
         self.policy = StreamingPolicy(policy_options(config, owner.tuning))
-        self.decoder = audio.StreamDecoder(self.plan.audio)
+        limit = audio.Limit(self.limits.stream_max_seconds, self._too_long)
+        self.decoder = audio.StreamDecoder(self.plan.audio, limit, mono=True)
         self.vad = StreamingVad()
         self.audio = _Audio(np.zeros(0, dtype=np.float32))
         self.received = 0.0
@@ -225,6 +262,7 @@ class _Session:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            self.decoder.abort()  # a container's demuxer thread ends now, not at GC
 
     async def _guard(self, work: Coroutine[Any, Any, None]) -> None:
         try:
@@ -235,8 +273,9 @@ class _Session:
     # -- audio in ------------------------------------------------------------------------
 
     async def _read(self, requests: AsyncIterator[StreamingRequest]) -> None:
+        pace = _Pace(self.limits.stream_audio_timeout)
         while self.policy.accepting:
-            item = await _next(requests, self.limits.stream_audio_timeout)
+            item = await pace.next(requests, self.received)
             if item is None:
                 await self._take(await asyncio.to_thread(self._decode_tail))
                 self.policy.finish()
@@ -251,6 +290,12 @@ class _Session:
             await self._take(await asyncio.to_thread(self._decode_chunk, item))
         self._publish()
 
+    def _too_long(self) -> OutOfRange:
+        return OutOfRange(
+            "Exceeded maximum allowed stream duration of"
+            f" {self.limits.stream_max_seconds:g} seconds."
+        )
+
     def _decode_chunk(self, data: bytes) -> tuple[Samples, list[float]]:
         samples = mixdown(self.decoder.feed(data))
         return samples, self.vad.feed(samples)
@@ -263,11 +308,6 @@ class _Session:
     async def _take(self, decoded: tuple[Samples, list[float]]) -> None:
         samples, probabilities = decoded
         self.received += samples.shape[0] / SAMPLE_RATE
-        if self.received > self.limits.stream_max_seconds:
-            raise OutOfRange(
-                "Exceeded maximum allowed stream duration of"
-                f" {self.limits.stream_max_seconds:g} seconds."
-            )
         self.audio.append(samples)
         self.policy.advance(probabilities)
         self._publish()
