@@ -18,7 +18,9 @@ FLAC_BLOCK = 65535
 def wav_header(rate: int, channels: int = 1, bits: int = 16, tag: int = 1, data: int = 0) -> bytes:
     """A RIFF/WAVE header up to the data chunk's header (``data`` bytes announced)."""
     block = channels * bits // 8
-    fmt = struct.pack("<HHIIHH", tag, channels, rate, (rate * block) & 0xFFFFFFFF, block, bits)
+    fmt = struct.pack(
+        "<HHIIHH", tag, channels, rate, (rate * block) & 0xFFFFFFFF, block & 0xFFFF, bits
+    )
     return (
         b"RIFF" + struct.pack("<I", 36 + data) + b"WAVE"
         + b"fmt " + struct.pack("<I", len(fmt)) + fmt
