@@ -105,8 +105,8 @@ async def test_a_client_that_stops_gets_the_audio_timeout() -> None:
 
 async def test_real_time_audio_is_never_too_slow() -> None:
     recognizer, pool = streaming(Limits(stream_audio_timeout=0.4))
-    chunk = bytes(3200)  # 0.1 s, sent every 0.05 s: ahead of real time, as clients often are
-    error = await run_stream(recognizer, LINEAR16, [chunk] * 20, gap=0.05)
+    chunk = bytes(3200)  # 0.1 s, sent every 0.02 s: ahead of real time, as clients often are
+    error = await run_stream(recognizer, LINEAR16, [chunk] * 20, gap=0.02)
     await pool.close()
     assert error is None
 
