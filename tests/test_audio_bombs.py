@@ -215,3 +215,22 @@ def test_a_decoder_that_fails_releases_its_thread() -> None:
         decoder.feed(b"OggS" + os.urandom(4000))
         decoder.close()
     assert threading.active_count() == before
+
+
+def native_threads() -> int:
+    return len(os.listdir("/proc/self/task"))  # Python's and FFmpeg's (Linux)
+
+
+def test_streams_stopped_by_their_limit_leave_no_native_threads() -> None:
+    """A failed stream's error kept the worker's frames, hence its resampler's filter graph
+    and the graph's native threads, alive for good (via the finalizer registry)."""
+    gc.disable()
+    try:
+        before = native_threads()
+        for _ in range(5):
+            decoder = StreamDecoder(AudioSpec(), too_long(305))
+            with pytest.raises(OutOfRange):
+                decoder.feed(flac_constant(8000, 150))
+        assert native_threads() == before
+    finally:
+        gc.enable()

@@ -177,3 +177,22 @@ def test_abandoned_container_streams_leave_no_threads(bombed: Server, tmp_path: 
     while time.monotonic() < deadline and threads(bombed.process.pid) > rest:
         time.sleep(0.2)
     assert threads(bombed.process.pid) <= rest
+
+
+def test_streams_ended_by_their_limit_leave_no_threads(bombed: Server) -> None:
+    """Each such stream left two native threads (its resampler's filter graph) for good."""
+    config = {"encoding": "FLAC", "languageCode": "en-US"}
+    bomb = flac_constant(8000, 150)
+
+    async def bombs() -> None:
+        await asyncio.gather(*(stream(bombed, config, [bomb]) for _ in range(8)))
+
+    asyncio.run(bombs())  # grows the server's pools once
+    time.sleep(1)
+    rest = threads(bombed.process.pid)
+    for _ in range(2):
+        asyncio.run(bombs())
+    deadline = time.monotonic() + 30  # a hang guard; the threads end as the streams do
+    while time.monotonic() < deadline and threads(bombed.process.pid) > rest:
+        time.sleep(0.2)
+    assert threads(bombed.process.pid) <= rest

@@ -19,6 +19,7 @@ import os
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import av
 
@@ -98,14 +99,16 @@ class StreamDecoder:
         self._closed = False
         self._channels = 1 if mono else max(spec.audio_channel_count, 1)
         self._unproductive = 0  # bytes fed since the last decoded sample
+        self._finalizer: weakref.finalize[Any, Any] | None = None
+        self._source = (spec.encoding, spec.sample_rate_hertz)  # what the decoder found
 
     @property
     def encoding(self) -> str:
-        return self._decoder.encoding if self._decoder else self._spec.encoding
+        return self._decoder.encoding if self._decoder else self._source[0]
 
     @property
     def source_sample_rate(self) -> int:
-        return self._decoder.rate if self._decoder else self._spec.sample_rate_hertz
+        return self._decoder.rate if self._decoder else self._source[1]
 
     @property
     def buffered(self) -> int:
@@ -120,8 +123,9 @@ class StreamDecoder:
             self._decoder = Speex(self._meter)
         else:
             self._decoder = Demux(self._spec, kind, self._meter)
-            # A safety net only: the owner's close()/abort() ends the thread deterministically.
-            weakref.finalize(self, self._decoder.pipe.cancel)
+            # A safety net only: the owner's close()/abort() ends the thread deterministically
+            # (and detaches this, whose registry would otherwise keep the pipe alive).
+            self._finalizer = weakref.finalize(self, self._decoder.pipe.cancel)
 
     def _out(self, parts: list[Array]) -> Array:
         if self._decoder is not None and self._decoder.channels and not self._mono:
@@ -161,13 +165,22 @@ class StreamDecoder:
         if self._closed:
             return empty(self._channels)
         self._closed = True
-        return self._push(b"", final=True)
+        try:
+            return self._push(b"", final=True)
+        finally:
+            self.abort()
 
     def abort(self) -> None:
-        """End the stream without its tail: frees the decoder's thread now. Idempotent."""
+        """End the stream without its tail: frees the decoder (its thread, its resampler)
+        now rather than when the garbage collector finds it. Idempotent."""
         self._closed = True
-        if isinstance(self._decoder, Demux):
-            self._decoder.abort()
+        decoder, self._decoder = self._decoder, None  # its resampler's filter graph goes now
+        if decoder is not None:
+            self._source = (decoder.encoding, decoder.rate)
+            if isinstance(decoder, Demux):
+                decoder.abort()
+        if self._finalizer is not None:
+            self._finalizer.detach()
 
 
 def decode(content: bytes, spec: AudioSpec, limit: Limit | None = None) -> DecodedAudio:

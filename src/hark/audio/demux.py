@@ -99,8 +99,9 @@ class Demux:
             out, pipe.out = pipe.out, []
             if pipe.info:
                 self.encoding, self.rate, self.channels = pipe.info
-            if pipe.error is not None:
-                raise wrap_av_error(pipe.error)
+            error, pipe.error = pipe.error, None
+        if error is not None:
+            raise error
         return out
 
     def feed(self, data: bytes) -> list[Array]:
@@ -128,8 +129,12 @@ def _worker(pipe: Pipe, spec: AudioSpec, kind: str, meter: Meter) -> None:
                     if pipe.cancelled:
                         break  # cancelled: what is left is nobody's
     except BaseException as exc:
+        # Kept without its traceback: the worker's frames hold the decoder and the resampler
+        # (whose filter graph owns native threads), and must die with the worker.
+        error = wrap_av_error(exc) if isinstance(exc, Exception) else exc
+        error.__traceback__ = error.__context__ = error.__cause__ = None
         with pipe.cond:
-            pipe.error = exc
+            pipe.error = error
     finally:
         with pipe.cond:
             pipe.done = True
