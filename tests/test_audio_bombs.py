@@ -231,6 +231,6 @@ def test_streams_stopped_by_their_limit_leave_no_native_threads() -> None:
             decoder = StreamDecoder(AudioSpec(), too_long(305))
             with pytest.raises(OutOfRange):
                 decoder.feed(flac_constant(8000, 150))
-        assert native_threads() == before
+        assert native_threads() <= before  # (threads of earlier tests may end meanwhile)
     finally:
         gc.enable()
