@@ -17,7 +17,8 @@ from hark.engine.pool import EnginePool
 from hark.errors import InvalidArgument, OutOfRange, ResourceExhausted
 from hark.settings import Limits
 from hark.speech.recognizer import Recognizer
-from hark.speech.streaming.session import TOO_SLOW, StreamingRecognizer
+from hark.speech.streaming.pace import TOO_SLOW
+from hark.speech.streaming.session import StreamingRecognizer
 from hark.speech.streaming.types import StreamingConfig, StreamingRequest
 from hark.speech.types import AudioSource, RecognitionConfig
 

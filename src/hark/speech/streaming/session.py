@@ -19,7 +19,6 @@ import asyncio
 import heapq
 import itertools
 import threading
-import time
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, replace
 from typing import Any
@@ -35,6 +34,7 @@ from hark.settings import Limits
 from hark.speech import results
 from hark.speech.plan import Plan
 from hark.speech.recognizer import Recognizer, billed_seconds
+from hark.speech.streaming.pace import Pace, next_message
 from hark.speech.streaming.policy import (
     DecodeWindow,
     Event,
@@ -53,13 +53,6 @@ from hark.speech.streaming.types import (
 )
 from hark.speech.types import Alternative
 
-AUDIO_TIMEOUT = (
-    "Audio Timeout Error: Long duration elapsed without audio. Audio should be sent close to"
-    " real time."
-)
-TOO_SLOW = (
-    "Audio data is being streamed too slow. Please stream audio data approximately at real time."
-)
 INTERIM_BEAM_SIZE = 1
 """Interim decodes are greedy: each hypothesis only has to be good enough to agree with the
 next one. Final windows use the plan's beam (5 by default): greedy finals cost 1.8x the
@@ -136,56 +129,12 @@ class StreamingRecognizer:
         self, requests: AsyncIterator[StreamingRequest]
     ) -> AsyncIterator[StreamingResponse]:
         """Responses for one stream; raises SpeechError to end the stream with that status."""
-        first = await _next(requests, self.limits.stream_audio_timeout)
+        first = await next_message(requests, self.limits.stream_audio_timeout)
         if not isinstance(first, StreamingConfig):
             raise InvalidArgument(MALORDERED)
         session = _Session(self, first)
         async for response in session.run(requests):
             yield response
-
-
-async def _next(
-    requests: AsyncIterator[StreamingRequest], timeout: float
-) -> StreamingRequest | None:
-    """The next message, None at the end; OUT_OF_RANGE after ``timeout`` s of nothing."""
-    try:
-        return await asyncio.wait_for(anext(requests), timeout)
-    except StopAsyncIteration:
-        return None
-    except TimeoutError:
-        raise OutOfRange(AUDIO_TIMEOUT) from None
-
-
-class _Pace:
-    """Google's "approximately at real time", from below.
-
-    No message for ``timeout`` s is the Audio Timeout; and from its first message on, a
-    stream's decoded audio may lag the clock by at most twice that (30 s by default), so a
-    trickle of bytes, or bytes that never decode, cannot hold a stream open ("too slow").
-    Twice: a client that simply stops gets the Audio Timeout, not "too slow"."""
-
-    def __init__(self, timeout: float) -> None:
-        self.timeout = timeout
-        self.allowed = 2 * timeout
-        self.start: float | None = None
-
-    async def next(
-        self, requests: AsyncIterator[StreamingRequest], received: float
-    ) -> StreamingRequest | None:
-        """The next message; OUT_OF_RANGE when none comes in time or the audio lags too far."""
-        if self.start is None:
-            item = await _next(requests, self.timeout)
-            self.start = time.monotonic()
-            return item
-        left = self.allowed - (time.monotonic() - self.start - received)
-        if left <= 0:
-            raise OutOfRange(TOO_SLOW)
-        try:
-            return await asyncio.wait_for(anext(requests), min(left, self.timeout))
-        except StopAsyncIteration:
-            return None
-        except TimeoutError:
-            raise OutOfRange(AUDIO_TIMEOUT if left >= self.timeout else TOO_SLOW) from None
 
 
 def policy_options(config: StreamingConfig, tuning: PolicyOptions) -> PolicyOptions:
@@ -273,7 +222,7 @@ class _Session:
     # -- audio in ------------------------------------------------------------------------
 
     async def _read(self, requests: AsyncIterator[StreamingRequest]) -> None:
-        pace = _Pace(self.limits.stream_audio_timeout)
+        pace = Pace(self.limits.stream_audio_timeout)
         while self.policy.accepting:
             item = await pace.next(requests, self.received)
             if item is None:
