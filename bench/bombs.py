@@ -33,10 +33,9 @@ import httpx
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from proc_usage import measure, threads
-
 from audio_bombs import flac_constant, wav_at, wav_list_chunk
 from audio_samples import tone, wav_bytes
+from proc_usage import measure, threads
 
 Outcome = str
 Bomb = Callable[[str], Outcome]

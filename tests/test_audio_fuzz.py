@@ -14,10 +14,8 @@ from __future__ import annotations
 import contextlib
 import faulthandler
 import itertools
-import struct
 import threading
 from collections.abc import Iterator
-from functools import cache
 
 import numpy as np
 import pytest
@@ -28,8 +26,8 @@ from hark.audio import AudioSpec, DecodedAudio, Limit, StreamDecoder, decode
 from hark.engine import SAMPLE_RATE
 from hark.errors import InvalidArgument, OutOfRange
 
-from audio_bombs import flac_constant, wav_header
-from audio_samples import encode, tone, wav_bytes
+from audio_bombs import wav_header
+from audio_mutations import INTERESTING, lying_flac, mutated, seeds
 
 LIMIT_SECONDS = 60.0
 LIMIT = Limit(LIMIT_SECONDS, lambda: OutOfRange("limit"))
@@ -42,8 +40,6 @@ FUZZ = settings(
     deadline=None,  # no per-case timing (a busy machine); the watchdog catches hangs
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-INTERESTING = [0, 1, 2, 7, 8, 9, 255, 7999, 8000, 16000, 48000, 48001, 96000, 65535, 65536]
-INTERESTING += [0x7FFFFFFF, 0xFFFFFFFF]
 
 
 @pytest.fixture(autouse=True)
@@ -52,69 +48,6 @@ def watchdog() -> Iterator[None]:
     faulthandler.dump_traceback_later(300, exit=True)
     yield
     faulthandler.cancel_dump_traceback_later()
-
-
-@cache
-def seeds() -> dict[str, tuple[bytes, tuple[AudioSpec, ...]]]:
-    """Small valid files, each with the configs a client might send with it."""
-    wav = wav_bytes(tone(0.3, 16000, 2) * np.float32(0.9), 16000)
-    stereo = AudioSpec(audio_channel_count=2)
-    return {
-        "wav": (wav, (stereo, AudioSpec("LINEAR16", 16000, 2), AudioSpec())),
-        "flac": (encode(wav, "FLAC", 16000, 2), (AudioSpec(), AudioSpec("FLAC", 16000, 2))),
-        "ogg": (encode(wav, "OGG_OPUS", 48000), (AudioSpec("OGG_OPUS", 48000),)),
-        "webm": (encode(wav, "WEBM_OPUS", 48000), (AudioSpec("WEBM_OPUS", 48000),)),
-        "mp3": (encode(wav, "MP3", 16000), (AudioSpec("MP3", 16000), AudioSpec("MP3"))),
-        "amr": (encode(wav, "AMR", 8000), (AudioSpec("AMR", 8000),)),
-        "mulaw": (encode(wav, "MULAW", 8000), (AudioSpec("MULAW", 8000),)),
-        "lies": (wav_header(8000, data=1 << 30), (AudioSpec(),)),
-    }
-
-
-@st.composite
-def mutated(draw: st.DrawFn) -> tuple[bytes, AudioSpec]:
-    """A seed file put through a few mutations, and a config for it."""
-    data, specs = seeds()[draw(st.sampled_from(sorted(seeds())))]
-    out = bytearray(data)
-    for _ in range(draw(st.integers(0, 4))):
-        _mutate(draw, out)
-    return bytes(out), draw(st.sampled_from(specs))
-
-
-def _mutate(draw: st.DrawFn, out: bytearray) -> None:
-    if not out:
-        return
-    where = draw(st.integers(0, len(out) - 1))
-    head = draw(st.integers(0, min(len(out), 96) - 1))  # header fields live near the start
-    match draw(st.sampled_from(["truncate", "flip", "lie", "insert", "repeat", "zero"])):
-        case "truncate":
-            del out[where:]
-        case "flip":
-            out[where] ^= 1 << draw(st.integers(0, 7))
-        case "lie":  # a header field (rate, channels, size, bits...) replaced
-            value = draw(st.sampled_from(INTERESTING))
-            fmt = draw(st.sampled_from(["<H", "<I", ">H", ">I", "B"]))
-            packed = struct.pack(
-                fmt, value & (0xFF if fmt == "B" else 0xFFFF if "H" in fmt else 0xFFFFFFFF)
-            )
-            out[head : head + len(packed)] = packed
-        case "insert":
-            out[where:where] = draw(st.binary(min_size=1, max_size=64))
-        case "repeat":  # a chunk of the file again (a frame repeated, a header twice)
-            size = draw(st.integers(1, 4096))
-            out[where:where] = out[where : where + size] * draw(st.integers(1, 8))
-        case "zero":
-            size = draw(st.integers(1, 512))
-            out[where : where + size] = bytes(len(out[where : where + size]))
-
-
-@st.composite
-def lying_flac(draw: st.DrawFn) -> tuple[bytes, AudioSpec]:
-    """FLAC whose STREAMINFO lies about its rate and its length (the issue's 55-byte bomb)."""
-    rate = draw(st.sampled_from([1, 2, 100, 7999, 8000, 22050, 48000, 48001, 655350]))
-    frames = draw(st.integers(1, 200))
-    claimed = draw(st.sampled_from([None, 0, 1, 8000, 1 << 35]))
-    return flac_constant(rate, frames, claimed), AudioSpec()
 
 
 def check_decoded(decoded: DecodedAudio) -> None:

@@ -20,13 +20,16 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from hypothesis import HealthCheck, given, settings
 
-from proc_usage import measure, threads
+from hark.audio import AudioSpec
 
 from audio_bombs import flac_constant, wav_at
+from audio_mutations import mutated
 from audio_samples import encode, tone, wav_bytes
 from conftest import Server, start_server
 from lro import poll
+from proc_usage import Usage, measure, threads
 
 pytestmark = pytest.mark.slow
 
@@ -196,3 +199,42 @@ def test_streams_ended_by_their_limit_leave_no_threads(bombed: Server) -> None:
     while time.monotonic() < deadline and threads(bombed.process.pid) > rest:
         time.sleep(0.2)
     assert threads(bombed.process.pid) <= rest
+
+
+def rest_config(spec: AudioSpec) -> dict[str, Any]:
+    config: dict[str, Any] = {"languageCode": "en-US"}
+    if spec.encoding != "ENCODING_UNSPECIFIED":
+        config["encoding"] = spec.encoding
+    if spec.sample_rate_hertz:
+        config["sampleRateHertz"] = spec.sample_rate_hertz
+    if spec.audio_channel_count:
+        config["audioChannelCount"] = spec.audio_channel_count
+    return config
+
+
+@pytest.fixture(scope="module")
+def fuzz_usage(bombed: Server) -> Iterator[Usage]:
+    with measure(bombed.process.pid) as usage:
+        yield usage
+    assert usage.above_rest_mb < AIM_MB  # over all the mutated requests
+
+
+@settings(
+    max_examples=150,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(case=mutated())
+def test_mutated_audio_over_rest_is_answered_or_refused(
+    bombed: Server, fuzz_usage: Usage, case: tuple[bytes, AudioSpec]
+) -> None:
+    """Mutated audio of every format through a real Recognize: 200 or 400 INVALID_ARGUMENT,
+    never a 5xx, and the server's memory stays within the aim over all of them."""
+    content, spec = case
+    body = {"config": rest_config(spec), "audio": {"content": base64.b64encode(content).decode()}}
+    reply = httpx.post(f"{bombed.url}/v1/speech:recognize", json=body, timeout=120)
+    assert reply.status_code in (200, 400), reply.text
+    if reply.status_code == 400:
+        assert reply.json()["error"]["status"] == "INVALID_ARGUMENT"
