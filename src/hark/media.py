@@ -1,6 +1,6 @@
 """Any audio or video file PyAV can open → 16 kHz samples, and 16 kHz mono → FLAC or Ogg Opus.
 
-``audio.py`` decodes what Google's API accepts, with Google's checks (an m4a is refused
+``hark.audio`` decodes what Google's API accepts, with Google's checks (an m4a is refused
 there). A person at the command line just has files: wav, flac, mp3, m4a/aac, ogg, opus,
 webm, an mp4 video with a sound track, at any rate and channel count. This module reads
 whatever FFmpeg's demuxers recognise, taking the first audio stream, and encodes audio for

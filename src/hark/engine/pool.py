@@ -124,6 +124,16 @@ class EnginePool:
         """``Engine.n_best`` on a worker thread, after the calls queued before it."""
         return await self._run(lambda: self._engine.n_best(samples, options, count))
 
+    def check_capacity(self) -> None:
+        """Raise what a call made now would raise (shutting down, queue full), before the
+        caller spends work (decoding its audio) on a call that would be refused."""
+        if self._closed:
+            raise Unavailable("Hark is shutting down.")
+        if self._admitted >= self._workers + self._max_queue:
+            raise ResourceExhausted(
+                f"Hark is at capacity: {self._max_queue} requests are queued; retry later."
+            )
+
     async def close(self) -> None:
         """Refuse new calls, fail waiting ones with ``Unavailable``, let running ones finish,
         then close the engine. Idempotent."""
@@ -149,12 +159,7 @@ class EnginePool:
         samples: Samples | None = None,
         options: DecodeOptions | None = None,
     ) -> T:
-        if self._closed:
-            raise Unavailable("Hark is shutting down.")
-        if self._admitted >= self._workers + self._max_queue:
-            raise ResourceExhausted(
-                f"Hark is at capacity: {self._max_queue} requests are queued; retry later."
-            )
+        self.check_capacity()
         self._start_workers()
         entry = _Call(call, asyncio.get_running_loop().create_future(), samples, options)
         self._admitted += 1

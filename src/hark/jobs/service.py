@@ -151,14 +151,12 @@ class LongRunningRecognizer:
         request_plan = self.recognizer.validate(job.config)
         async with self._audio_file(job) as path:
             duration, _, _ = await asyncio.to_thread(audio.probe, path, request_plan.audio)
-            if duration > self.limits.async_max_seconds:
-                minutes = self.limits.async_max_seconds / 60
-                raise InvalidArgument(
-                    f"Audio exceeds the duration limit of {minutes:g} minutes for"
-                    " LongRunningRecognize."
-                )
+            limit = self._limit(inline=not job.uri)
+            if duration > limit.seconds:  # what the header claims: refused before decoding
+                raise limit.error()
             progress = _StoredProgress(self.store, job.name, duration)
-            chunks = audio.iter_file(path, request_plan.audio, CHUNK_SECONDS)
+            # ... and what it does not claim is counted as it is decoded.
+            chunks = audio.iter_file(path, request_plan.audio, CHUNK_SECONDS, limit)
             recognition = await long_audio.recognize_windows(
                 self.recognizer,
                 long_audio.windows(chunks),
@@ -168,6 +166,20 @@ class LongRunningRecognizer:
         if job.output_uri:
             await self.storage.write(job.output_uri, self.render_output(job, recognition))
         return recognition
+
+    def _limit(self, *, inline: bool) -> audio.Limit:
+        """The duration limit of a job's audio, with Google's text for passing it."""
+        if inline:
+            return audio.Limit(
+                self.limits.inline_async_max_seconds, lambda: InvalidArgument(INLINE_TOO_LONG)
+            )
+        minutes = self.limits.async_max_seconds / 60
+        return audio.Limit(
+            self.limits.async_max_seconds,
+            lambda: InvalidArgument(
+                f"Audio exceeds the duration limit of {minutes:g} minutes for LongRunningRecognize."
+            ),
+        )
 
     async def _check_inline(self, content: bytes, request_plan: Plan) -> None:
         """Refuse inline audio over the limit; audio that cannot be read fails the job later."""

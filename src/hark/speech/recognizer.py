@@ -51,6 +51,9 @@ class EngineCalls(Protocol):
         self, samples: Samples, options: DecodeOptions, count: int
     ) -> list[Hypothesis]: ...
 
+    def check_capacity(self) -> None:
+        """Raise ``ResourceExhausted`` now if a call made now would be refused."""
+
 
 Fetch = Callable[[str], Awaitable[bytes]]
 """Reads the bytes behind a ``RecognitionAudio.uri``."""
@@ -78,10 +81,11 @@ class Recognizer:
     async def recognize(self, config: RecognitionConfig, source: AudioSource) -> Recognition:
         """Google's synchronous Recognize."""
         request_plan = self.validate(config)
+        check_source(source)
+        self.engine.check_capacity()  # refuse before fetching and decoding, not after
         content = await self.read(source)
-        decoded = await asyncio.to_thread(audio.decode, content, request_plan.audio)
-        if decoded.duration > self.limits.sync_max_seconds:
-            raise InvalidArgument(SYNC_TOO_LONG)
+        limit = audio.Limit(self.limits.sync_max_seconds, lambda: InvalidArgument(SYNC_TOO_LONG))
+        decoded = await asyncio.to_thread(audio.decode, content, request_plan.audio, limit)
         found = await self.recognize_samples(decoded.channels, request_plan)
         return Recognition(
             results=tuple(found),

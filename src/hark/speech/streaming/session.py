@@ -34,6 +34,7 @@ from hark.settings import Limits
 from hark.speech import results
 from hark.speech.plan import Plan
 from hark.speech.recognizer import Recognizer, billed_seconds
+from hark.speech.streaming.pace import Pace, next_message
 from hark.speech.streaming.policy import (
     DecodeWindow,
     Event,
@@ -52,10 +53,6 @@ from hark.speech.streaming.types import (
 )
 from hark.speech.types import Alternative
 
-AUDIO_TIMEOUT = (
-    "Audio Timeout Error: Long duration elapsed without audio. Audio should be sent close to"
-    " real time."
-)
 INTERIM_BEAM_SIZE = 1
 """Interim decodes are greedy: each hypothesis only has to be good enough to agree with the
 next one. Final windows use the plan's beam (5 by default): greedy finals cost 1.8x the
@@ -132,24 +129,12 @@ class StreamingRecognizer:
         self, requests: AsyncIterator[StreamingRequest]
     ) -> AsyncIterator[StreamingResponse]:
         """Responses for one stream; raises SpeechError to end the stream with that status."""
-        first = await _next(requests, self.limits.stream_audio_timeout)
+        first = await next_message(requests, self.limits.stream_audio_timeout)
         if not isinstance(first, StreamingConfig):
             raise InvalidArgument(MALORDERED)
         session = _Session(self, first)
         async for response in session.run(requests):
             yield response
-
-
-async def _next(
-    requests: AsyncIterator[StreamingRequest], timeout: float
-) -> StreamingRequest | None:
-    """The next message, None at the end; OUT_OF_RANGE after ``timeout`` s of nothing."""
-    try:
-        return await asyncio.wait_for(anext(requests), timeout)
-    except StopAsyncIteration:
-        return None
-    except TimeoutError:
-        raise OutOfRange(AUDIO_TIMEOUT) from None
 
 
 def policy_options(config: StreamingConfig, tuning: PolicyOptions) -> PolicyOptions:
@@ -200,7 +185,8 @@ class _Session:
                 "Hark does not support separate recognition per channel in streaming."
             )
         self.policy = StreamingPolicy(policy_options(config, owner.tuning))
-        self.decoder = audio.StreamDecoder(self.plan.audio)
+        limit = audio.Limit(self.limits.stream_max_seconds, self._too_long)
+        self.decoder = audio.StreamDecoder(self.plan.audio, limit, mono=True)
         self.vad = StreamingVad()
         self.audio = _Audio(np.zeros(0, dtype=np.float32))
         self.received = 0.0
@@ -225,6 +211,7 @@ class _Session:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            self.decoder.abort()  # a container's demuxer thread ends now, not at GC
 
     async def _guard(self, work: Coroutine[Any, Any, None]) -> None:
         try:
@@ -235,8 +222,9 @@ class _Session:
     # -- audio in ------------------------------------------------------------------------
 
     async def _read(self, requests: AsyncIterator[StreamingRequest]) -> None:
+        pace = Pace(self.limits.stream_audio_timeout)
         while self.policy.accepting:
-            item = await _next(requests, self.limits.stream_audio_timeout)
+            item = await pace.next(requests, self.received)
             if item is None:
                 await self._take(await asyncio.to_thread(self._decode_tail))
                 self.policy.finish()
@@ -251,6 +239,12 @@ class _Session:
             await self._take(await asyncio.to_thread(self._decode_chunk, item))
         self._publish()
 
+    def _too_long(self) -> OutOfRange:
+        return OutOfRange(
+            "Exceeded maximum allowed stream duration of"
+            f" {self.limits.stream_max_seconds:g} seconds."
+        )
+
     def _decode_chunk(self, data: bytes) -> tuple[Samples, list[float]]:
         samples = mixdown(self.decoder.feed(data))
         return samples, self.vad.feed(samples)
@@ -263,11 +257,6 @@ class _Session:
     async def _take(self, decoded: tuple[Samples, list[float]]) -> None:
         samples, probabilities = decoded
         self.received += samples.shape[0] / SAMPLE_RATE
-        if self.received > self.limits.stream_max_seconds:
-            raise OutOfRange(
-                "Exceeded maximum allowed stream duration of"
-                f" {self.limits.stream_max_seconds:g} seconds."
-            )
         self.audio.append(samples)
         self.policy.advance(probabilities)
         self._publish()
