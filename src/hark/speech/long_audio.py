@@ -45,7 +45,7 @@ class Window:
     def end(self) -> float:
         # In whole samples, as the next window's offset is: the two must be the same float,
         # or progress reported across the cut goes backwards by rounding noise.
-        return (round(self.offset * SAMPLE_RATE) + self.channels.shape[1]) / SAMPLE_RATE
+        return (round(self.offset * SAMPLE_RATE) + int(self.channels.shape[1])) / SAMPLE_RATE
 
 
 def windows(chunks: Iterable[Channels]) -> Iterator[Window]:
