@@ -1,0 +1,105 @@
+"""Operating a real server: ``/metrics`` counts real calls, ``/readyz`` and ``/healthz`` answer."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from stream_client import stream
+
+from audio_samples import encode
+from conftest import Server, corpus_file
+
+pytestmark = pytest.mark.slow
+
+CLIP = "en_cmu_cards_002.wav"
+CONFIG = {"encoding": "LINEAR16", "sampleRateHertz": 16000, "languageCode": "en-US"}
+RECOGNIZE = "POST /{version:str}/speech:recognize"
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def scrape(server: Server) -> Samples:
+    reply = httpx.get(f"{server.url}/metrics", timeout=30)
+    assert reply.status_code == 200
+    assert reply.headers["content-type"].startswith("text/plain")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(reply.text)
+        for sample in family.samples
+    }
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
+    return value(after, name, **labels) - value(before, name, **labels)
+
+
+def test_metrics_count_a_recognize_a_400_and_a_stream(server: Server) -> None:
+    pcm = encode(corpus_file(CLIP), "LINEAR16", 16000)
+    before = scrape(server)
+
+    body = {"config": CONFIG, "audio": {"content": base64.b64encode(pcm).decode()}}
+    ok = httpx.post(f"{server.url}/v1/speech:recognize", json=body, timeout=120)
+    assert ok.status_code == 200
+    billed = float(ok.json()["totalBilledTime"].removesuffix("s"))
+    bad = httpx.post(f"{server.url}/v1/speech:recognize", json={"audio": {}}, timeout=30)
+    assert bad.status_code == 400
+    url = f"ws://127.0.0.1:{server.port}/ws/v1/speech:streamingrecognize"
+    got = asyncio.run(stream(url, {"config": CONFIG}, pcm, pace=0.25))
+    assert got.error is None and got.close_code == 1000
+
+    after = scrape(server)
+    assert (
+        moved(before, after, "hark_requests_total", transport="REST", method=RECOGNIZE, code="200")
+        == 1
+    )
+    assert (
+        moved(before, after, "hark_requests_total", transport="REST", method=RECOGNIZE, code="400")
+        == 1
+    )
+    ws = "/ws/{version:str}/speech:streamingrecognize"
+    assert (
+        moved(before, after, "hark_requests_total", transport="WebSocket", method=ws, code="OK")
+        == 1
+    )
+    assert moved(before, after, "hark_audio_seconds_total", transport="REST") == billed > 0
+    assert moved(before, after, "hark_audio_seconds_total", transport="WebSocket") > 0
+    assert value(after, "hark_active_streams", transport="WebSocket") == 0
+    # The Recognize is one engine call; the stream's decodes add at least one more.
+    assert moved(before, after, "hark_engine_call_seconds_count") >= 2
+    assert moved(before, after, "hark_engine_real_time_factor_count") >= 2
+    assert moved(before, after, "hark_engine_rejections_total") == 0
+    assert value(after, "hark_engine_queue_depth") == 0
+    assert any(name == "hark_model_loaded" and v == 1 for (name, _), v in after.items())
+    assert ("hark_operations", (("state", "queued"),)) in after
+    # The first scrape was itself a REST call, counted under its route.
+    assert (
+        moved(
+            before,
+            after,
+            "hark_requests_total",
+            transport="REST",
+            method="GET /metrics",
+            code="200",
+        )
+        == 1
+    )
+
+
+def test_healthz_is_liveness_readyz_is_readiness(server: Server) -> None:
+    assert httpx.get(f"{server.url}/healthz", timeout=30).status_code == 200
+    ready = httpx.get(f"{server.url}/readyz", timeout=30)
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "READY", "checks": {"model": True, "store": True}}
+
+
+def test_metrics_and_readiness_need_no_key(keyed_server: Server) -> None:
+    assert httpx.get(f"{keyed_server.url}/metrics", timeout=30).status_code == 200
+    assert httpx.get(f"{keyed_server.url}/readyz", timeout=30).status_code == 200
