@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from stream_client import stream
 
 from audio_samples import encode
-from conftest import Server, corpus_file
+from conftest import Server, corpus_file, start_server
 
 pytestmark = pytest.mark.slow
 
@@ -103,3 +105,26 @@ def test_healthz_is_liveness_readyz_is_readiness(server: Server) -> None:
 def test_metrics_and_readiness_need_no_key(keyed_server: Server) -> None:
     assert httpx.get(f"{keyed_server.url}/metrics", timeout=30).status_code == 200
     assert httpx.get(f"{keyed_server.url}/readyz", timeout=30).status_code == 200
+
+
+def test_json_logs_every_line_with_the_request_id(tmp_path: Path) -> None:
+    server = start_server(tmp_path, "--log-format", "json", env={"HARK_LOG_LEVEL": "debug"})
+    try:
+        pcm = encode(corpus_file(CLIP), "LINEAR16", 16000)
+        body = {"config": CONFIG, "audio": {"content": base64.b64encode(pcm).decode()}}
+        reply = httpx.post(f"{server.url}/v1/speech:recognize?key=SECRET", json=body, timeout=120)
+        assert reply.status_code == 200
+        request_id = reply.json()["requestId"]
+    finally:
+        assert server.stop() == 0
+    records = [json.loads(line) for line in server.log().splitlines() if line.strip()]
+    assert all({"time", "level", "logger", "message"} <= record.keys() for record in records)
+    access = [record for record in records if record.get("requestId") == request_id]
+    assert len(access) == 1, records
+    line = access[0]
+    assert line["logger"] == "hark.access" and line["transport"] == "REST"
+    assert line["method"] == "POST /v1/speech:recognize" and line["status"] == 200
+    assert line["durationSeconds"] > 0 and line["audioSeconds"] == 2
+    loggers = {record["logger"] for record in records}
+    assert "uvicorn.error" in loggers and "hark.app" in loggers  # uvicorn's lines are JSON too
+    assert "SECRET" not in server.log() and pcm[:64].hex() not in server.log()

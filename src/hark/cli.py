@@ -13,6 +13,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter
+
 from hark import __version__
 from hark.settings import build_settings
 from hark.transcribe.formats import SUFFIXES
@@ -91,6 +94,11 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--http-max-bytes", type=int, help="largest audio fetched over http(s) (default 1 GiB)"
     )
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        help="json: every log line is one JSON object (default text)",
+    )
     serve.add_argument(
         "--tls-cert", type=Path, help="PEM certificate chain: serve REST and gRPC over TLS"
     )
@@ -180,16 +188,46 @@ def _serve(args: argparse.Namespace) -> int:
     if flags.get("file_roots"):
         flags["file_roots"] = tuple(flags["file_roots"])
     settings = build_settings(flags)
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    if settings.log_format not in {"text", "json"}:
+        print("hark: cannot start: HARK_LOG_FORMAT must be text or json", file=sys.stderr)
+        return 1
+    setup_logging(settings.log_level, settings.log_format)
     try:
         asyncio.run(serve(settings))
     except (ModelUnavailable, StorageUnavailable) as error:
-        print(f"hark: {error}", file=sys.stderr)
-        return 1
+        return _failed(settings.log_format, f"hark: {error}")
     except (OSError, ValueError) as error:
-        print(f"hark: cannot start: {error}", file=sys.stderr)
-        return 1
+        return _failed(settings.log_format, f"hark: cannot start: {error}")
     return 0
+
+
+def setup_logging(level: str, log_format: str) -> None:
+    """The root handler every logger (Hark's, uvicorn's, grpc's, warnings) writes through.
+
+    ``json``: one JSON object per line, the record's ``extra=`` fields as keys (the access
+    log's ``requestId``, ``method``, ``durationSeconds``...), a traceback as ``exc_info``.
+    """
+    handler = logging.StreamHandler()
+    if log_format == "json":
+        handler.setFormatter(
+            JsonFormatter(
+                "%(levelname)s %(name)s %(message)s",
+                rename_fields={"levelname": "level", "name": "logger"},
+                timestamp="time",  # ISO 8601, UTC
+                # uvicorn's copy of its message with terminal colours
+                reserved_attrs=[*RESERVED_ATTRS, "color_message"],
+            )
+        )
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    logging.captureWarnings(True)
+
+
+def _failed(log_format: str, message: str) -> int:
+    """Report why the server could not start: on stderr, or as a JSON log line."""
+    if log_format == "json":
+        logging.getLogger("hark").error(message)
+    else:
+        print(message, file=sys.stderr)
+    return 1

@@ -101,6 +101,8 @@ class Settings:
     jobs: JobSettings = field(default_factory=JobSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     log_level: str = "info"
+    log_format: str = "text"
+    """``text`` (one readable line per record) or ``json`` (one JSON object per line)."""
     tls_cert: Path | None = None
     """PEM certificate chain; with ``tls_key``, REST and gRPC serve TLS only."""
     tls_key: Path | None = None

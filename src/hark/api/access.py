@@ -7,6 +7,10 @@ billed audio time (``totalBilledTime``: whole seconds, per channel recognised), 
 ``requestId``, or the operation's name. A failure adds Google's message as ``error="..."``;
 those messages never hold keys. Nothing else of a request is read: no key, no audio.
 
+Each line also carries these facts as fields of its record (``extra=``), so that
+``--log-format json`` writes them as JSON keys: ``transport``, ``method``, ``status``,
+``durationSeconds``, and when known ``audioSeconds``, ``requestId``, ``operation``, ``error``.
+
 Lines are at info level (``/healthz``, ``/readyz`` and ``/metrics`` at debug, so probes and
 scrapes do not drown the log). Each finished call is also counted in the server's ``Metrics``,
 labelled by its method with no variable part (a REST route's template, never a raw path).
@@ -87,6 +91,7 @@ class Call:
             self.status,
             seconds,
             details,
+            extra=self._fields(seconds),
         )
         self._metrics.call_done(
             self.transport,
@@ -96,6 +101,24 @@ class Call:
             audio_seconds=self.audio_seconds,
             stream=self._stream,
         )
+
+    def _fields(self, seconds: float) -> dict[str, object]:
+        """The line's facts as record attributes (JSON log keys), named as Google names them."""
+        fields: dict[str, object] = {
+            "transport": self.transport,
+            "method": self.target,
+            "status": self.status,
+            "durationSeconds": round(seconds, 3),
+        }
+        if "audio" in self.details:
+            fields["audioSeconds"] = self.audio_seconds
+        if "request_id" in self.details:
+            fields["requestId"] = self.details["request_id"]
+        if "operation" in self.details:
+            fields["operation"] = self.details["operation"]
+        if "error" in self.details:
+            fields["error"] = json.loads(self.details["error"])
+        return fields
 
     @property
     def audio_seconds(self) -> float:
