@@ -1,7 +1,7 @@
 """The ``hark`` command: ``hark serve`` and ``hark transcribe``.
 
-Flags become Settings here, over ``HARK_*`` environment variables; this is the only place
-that sets up logging.
+Flags become Settings here, over ``HARK_*`` environment variables, over the ``--config``
+file; this is the only place that sets up logging.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +18,7 @@ from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from hark import __version__
-from hark.settings import build_settings
+from hark.settings import build_settings, load_config, render_config
 from hark.transcribe.formats import SUFFIXES
 
 
@@ -25,7 +26,16 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     serve = commands.add_parser(
         "serve",
         help="run the server (REST and gRPC)",
-        description="Serve Google's Speech-to-Text API. Every flag also reads HARK_<FLAG>.",
+        description="Serve Google's Speech-to-Text API. Every flag also reads HARK_<FLAG>"
+        " and the key of its name in the --config file (flag > environment > file).",
+    )
+    serve.add_argument(
+        "--config", type=Path, help="a TOML file of settings named as the flags (or HARK_CONFIG)"
+    )
+    serve.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the effective settings as a config file and exit (API keys not shown)",
     )
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="REST port (default 8080)")
@@ -182,12 +192,21 @@ def _serve(args: argparse.Namespace) -> int:
     from hark.engine.loading import ModelUnavailable  # noqa: PLC0415
     from hark.storage import StorageUnavailable  # noqa: PLC0415
 
-    flags = {key: value for key, value in vars(args).items() if key != "command"}
+    leave_out = {"command", "config", "print_config"}
+    flags = {key: value for key, value in vars(args).items() if key not in leave_out}
     if flags.get("api_keys"):
         flags["api_keys"] = tuple(flags["api_keys"])
     if flags.get("file_roots"):
         flags["file_roots"] = tuple(flags["file_roots"])
-    settings = build_settings(flags)
+    config = args.config or os.environ.get("HARK_CONFIG") or None
+    try:
+        settings = build_settings(flags, file=load_config(Path(config)) if config else None)
+    except ValueError as error:
+        print(f"hark: cannot start: {error}", file=sys.stderr)
+        return 1
+    if args.print_config:
+        print(render_config(settings), end="")
+        return 0
     if settings.log_format not in {"text", "json"}:
         print("hark: cannot start: HARK_LOG_FORMAT must be text or json", file=sys.stderr)
         return 1
