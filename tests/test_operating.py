@@ -7,8 +7,11 @@ import base64
 import json
 from pathlib import Path
 
+import grpc
 import httpx
 import pytest
+from google.cloud import speech_v1
+from google.cloud.speech_v1.services.speech.transports import SpeechGrpcTransport
 from prometheus_client.parser import text_string_to_metric_families
 
 from stream_client import stream
@@ -43,6 +46,21 @@ def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
     return value(after, name, **labels) - value(before, name, **labels)
 
 
+def grpc_recognize(server: Server, pcm: bytes) -> float:
+    """A Recognize over gRPC with Google's client; its billed seconds."""
+    channel = grpc.insecure_channel(server.grpc_target)
+    client = speech_v1.SpeechClient(transport=SpeechGrpcTransport(channel=channel))
+    config = speech_v1.RecognitionConfig(
+        encoding="LINEAR16", sample_rate_hertz=16000, language_code="en-US"
+    )
+    try:
+        audio = speech_v1.RecognitionAudio(content=pcm)
+        response = client.recognize(config=config, audio=audio, timeout=120)
+    finally:
+        channel.close()
+    return float(response.total_billed_time.total_seconds())
+
+
 def test_metrics_count_a_recognize_a_400_and_a_stream(server: Server) -> None:
     pcm = encode(corpus_file(CLIP), "LINEAR16", 16000)
     before = scrape(server)
@@ -56,8 +74,12 @@ def test_metrics_count_a_recognize_a_400_and_a_stream(server: Server) -> None:
     url = f"ws://127.0.0.1:{server.port}/ws/v1/speech:streamingrecognize"
     got = asyncio.run(stream(url, {"config": CONFIG}, pcm, pace=0.25))
     assert got.error is None and got.close_code == 1000
+    grpc_billed = grpc_recognize(server, pcm)
 
     after = scrape(server)
+    rpc = "/google.cloud.speech.v1.Speech/Recognize"
+    assert moved(before, after, "hark_requests_total", transport="gRPC", method=rpc, code="OK") == 1
+    assert moved(before, after, "hark_audio_seconds_total", transport="gRPC") == grpc_billed > 0
     assert (
         moved(before, after, "hark_requests_total", transport="REST", method=RECOGNIZE, code="200")
         == 1
@@ -74,9 +96,9 @@ def test_metrics_count_a_recognize_a_400_and_a_stream(server: Server) -> None:
     assert moved(before, after, "hark_audio_seconds_total", transport="REST") == billed > 0
     assert moved(before, after, "hark_audio_seconds_total", transport="WebSocket") > 0
     assert value(after, "hark_active_streams", transport="WebSocket") == 0
-    # The Recognize is one engine call; the stream's decodes add at least one more.
-    assert moved(before, after, "hark_engine_call_seconds_count") >= 2
-    assert moved(before, after, "hark_engine_real_time_factor_count") >= 2
+    # Each Recognize is one engine call; the stream's decodes add at least one more.
+    assert moved(before, after, "hark_engine_call_seconds_count") >= 3
+    assert moved(before, after, "hark_engine_real_time_factor_count") >= 3
     assert moved(before, after, "hark_engine_rejections_total") == 0
     assert value(after, "hark_engine_queue_depth") == 0
     assert any(name == "hark_model_loaded" and v == 1 for (name, _), v in after.items())
