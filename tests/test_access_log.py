@@ -14,6 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from hark.api.access import Call
+from hark.api.metrics import Metrics
 from hark.api.rest import RestApi
 from hark.api.websocket import StreamingSocket
 from hark.auth import ApiKeys
@@ -94,8 +95,14 @@ def test_websocket_line(access: pytest.LogCaptureFixture) -> None:
 
 
 def test_a_client_that_leaves_is_cancelled_not_internal(access: pytest.LogCaptureFixture) -> None:
+    metrics = Metrics()
+    method = "/google.cloud.speech.v1.Speech/StreamingRecognize"
     for gone in (asyncio.CancelledError(), GeneratorExit()):
-        call = Call("gRPC", "/google.cloud.speech.v1.Speech/StreamingRecognize")
+        call = Call("gRPC", method, metrics, stream=True)
         call.failed(gone)
         call.done()
     assert [line.split()[2] for line in lines(access)] == ["CANCELLED", "CANCELLED"]
+    sample = metrics.registry.get_sample_value
+    labels = {"transport": "gRPC", "method": method, "code": "CANCELLED"}
+    assert sample("hark_requests_total", labels) == 2
+    assert sample("hark_active_streams", {"transport": "gRPC"}) == 0

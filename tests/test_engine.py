@@ -159,17 +159,37 @@ async def test_pool_runs_calls_in_parallel_off_the_loop() -> None:
     assert engine.closed
 
 
+class Observed:
+    """A ``PoolObserver`` that keeps what it is told."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[float, float]] = []
+        self.rejections = 0
+
+    def engine_call(self, seconds: float, audio_seconds: float) -> None:
+        self.calls.append((seconds, audio_seconds))
+
+    def rejected(self) -> None:
+        self.rejections += 1
+
+
 async def test_pool_refuses_calls_beyond_its_queue() -> None:
     engine = FakeEngine(["hi"], delay=0.3)
     pool = EnginePool(engine, workers=1, max_queue=1)
+    pool.observer = observed = Observed()
     running = asyncio.create_task(pool.transcribe(silence(1), DecodeOptions()))
-    waiting = asyncio.create_task(pool.n_best(silence(1), DecodeOptions(), 2))
+    waiting = asyncio.create_task(pool.n_best(silence(2), DecodeOptions(), 2))
     await asyncio.sleep(0)  # both admitted: one running, one waiting
     with pytest.raises(ResourceExhausted, match="at capacity: 1 requests are queued"):
         await pool.transcribe(silence(1), DecodeOptions())
+    await asyncio.sleep(0.1)  # the worker took the first; it runs for 0.3 s at least
+    assert pool.waiting == 1
     assert (await running).segments
     assert len(await waiting) == 2
     await pool.close()
+    assert observed.rejections == 1
+    assert [audio for _, audio in observed.calls] == [1.0, 2.0]
+    assert all(seconds > 0 for seconds, _ in observed.calls)
 
 
 async def test_pool_is_fifo_and_skips_cancelled_waiters() -> None:

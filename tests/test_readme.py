@@ -67,7 +67,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Ser
 def test_every_block_is_checked() -> None:
     setup, *checked = BLOCKS
     assert setup.startswith("make serve") and "make test" in setup  # CI runs these itself
-    assert len(checked) == 5, "a new README shell block needs a test here"
+    assert len(checked) == 6, "a new README shell block needs a test here"
 
 
 def test_try_it(served: tuple[Path, Server]) -> None:
@@ -101,6 +101,13 @@ def test_openai_curl_example(served: tuple[Path, Server]) -> None:
     assert body["text"], result.stdout
     subtitles = result.stdout[end:]
     assert subtitles.startswith("1\n00:00:0") and " --> " in subtitles, subtitles
+
+
+def test_probes_and_metrics(served: tuple[Path, Server]) -> None:
+    copy, server = served
+    result = run(block("curl -sf localhost:8080/readyz"), copy, server.port)
+    assert result.returncode == 0, result.stderr
+    assert '"READY"' in result.stdout and "hark_model_loaded{" in result.stdout, result.stdout
 
 
 def test_install_with_pip_alone(tmp_path: Path) -> None:

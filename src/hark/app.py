@@ -23,13 +23,16 @@ from typing import IO
 import uvicorn
 
 from hark.api import operations
+from hark.api.metrics import Metrics
 from hark.api.openai import OpenAIApi
+from hark.api.ready import Readiness
 from hark.api.rest import RestApi
 from hark.api.rest_operations import OperationRoutes
 from hark.api.rpc_server import RpcServer, Tls
 from hark.api.websocket import StreamingSocket
 from hark.auth import ApiKeys
 from hark.core import Core, build_core
+from hark.jobs import JobState
 from hark.jobs.local import LocalJobQueue
 from hark.jobs.service import LongRunningRecognizer
 from hark.jobs.sqlite import SqliteJobStore
@@ -106,6 +109,19 @@ async def build_services(settings: Settings) -> Services:
     return Services(core, streaming, long_running, jobs, store, lock)
 
 
+def observe(services: Services) -> Metrics:
+    """The server's metrics (a registry of its own), fed by the engine pool and the store."""
+    metrics = Metrics()
+    pool = services.core.pool
+    pool.observer = metrics
+    metrics.watch_queue(lambda: pool.waiting)
+    metrics.watch_operations(services.store.count_by_state, [state.value for state in JobState])
+    metrics.model_loaded.labels(services.core.engine.info.name).set_function(
+        lambda: 0.0 if pool.closed else 1.0
+    )
+    return metrics
+
+
 def tls_of(settings: Settings) -> Tls | None:
     """The TLS pair to serve with, or None; raises ``ValueError`` when only half is given."""
     if settings.tls_cert is None and settings.tls_key is None:
@@ -152,18 +168,20 @@ async def serve(settings: Settings) -> None:
         services = await build_services(settings)
         opened.push_async_callback(services.close)
         keys = ApiKeys(settings.api_keys)
-        rest = RestApi(services.core.recognizer, keys, settings.limits)
-        socket_routes = StreamingSocket(services.streaming, keys).routes()
-        openai_routes = OpenAIApi(services.core.recognizer, keys, settings.limits).routes()
+        metrics = observe(services)
+        rest = RestApi(services.core.recognizer, keys, settings.limits, metrics=metrics)
+        routes = [
+            *OperationRoutes(rest, services.long_running).routes(),
+            *StreamingSocket(services.streaming, keys, metrics=metrics).routes(),
+            *OpenAIApi(services.core.recognizer, keys, settings.limits).routes(),
+            *metrics.routes(),
+            *Readiness(
+                lambda: not services.core.pool.closed, services.store.count_by_state
+            ).routes(),
+        ]
         server = _QuietServer(
             uvicorn.Config(
-                rest.app(
-                    [
-                        *OperationRoutes(rest, services.long_running).routes(),
-                        *socket_routes,
-                        *openai_routes,
-                    ]
-                ),
+                rest.app(routes),
                 log_config=None,  # uvicorn's lines go through Hark's logging setup
                 log_level=settings.log_level,
                 lifespan="off",
@@ -179,6 +197,7 @@ async def serve(settings: Settings) -> None:
             services.streaming,
             keys,
             settings.limits,
+            metrics=metrics,
         )
         await rpc.start(settings.host, settings.grpc_port, tls)
         rest_task = asyncio.create_task(server.serve(sockets=[rest_socket]))

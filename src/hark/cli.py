@@ -1,7 +1,7 @@
 """The ``hark`` command: ``hark serve`` and ``hark transcribe``.
 
-Flags become Settings here, over ``HARK_*`` environment variables; this is the only place
-that sets up logging.
+Flags become Settings here, over ``HARK_*`` environment variables, over the ``--config``
+file; this is the only place that sets up logging.
 """
 
 from __future__ import annotations
@@ -9,12 +9,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter
+
 from hark import __version__
-from hark.settings import build_settings
+from hark.settings import build_settings, load_config, render_config
 from hark.transcribe import SUFFIXES
 
 
@@ -23,7 +27,16 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "serve",
         help="run the server (REST and gRPC)",
         description="Serve Google's Speech-to-Text API (and OpenAI's audio API)."
-        " Every flag also reads HARK_<FLAG>.",
+        " Every flag also reads HARK_<FLAG>"
+        " and the key of its name in the --config file (flag > environment > file).",
+    )
+    serve.add_argument(
+        "--config", type=Path, help="a TOML file of settings named as the flags (or HARK_CONFIG)"
+    )
+    serve.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the effective settings as a config file and exit (API keys not shown)",
     )
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="REST port (default 8080)")
@@ -102,6 +115,11 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--http-max-bytes", type=int, help="largest audio fetched over http(s) (default 1 GiB)"
     )
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        help="json: every log line is one JSON object (default text)",
+    )
     serve.add_argument(
         "--tls-cert", type=Path, help="PEM certificate chain: serve REST and gRPC over TLS"
     )
@@ -185,22 +203,61 @@ def _serve(args: argparse.Namespace) -> int:
     from hark.engine.loading import ModelUnavailable  # noqa: PLC0415
     from hark.storage import StorageUnavailable  # noqa: PLC0415
 
-    flags = {key: value for key, value in vars(args).items() if key != "command"}
+    leave_out = {"command", "config", "print_config"}
+    flags = {key: value for key, value in vars(args).items() if key not in leave_out}
     if flags.get("api_keys"):
         flags["api_keys"] = tuple(flags["api_keys"])
     if flags.get("file_roots"):
         flags["file_roots"] = tuple(flags["file_roots"])
-    settings = build_settings(flags)
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    config = args.config or os.environ.get("HARK_CONFIG") or None
+    try:
+        settings = build_settings(flags, file=load_config(Path(config)) if config else None)
+    except ValueError as error:
+        print(f"hark: cannot start: {error}", file=sys.stderr)
+        return 1
+    if args.print_config:
+        print(render_config(settings), end="")
+        return 0
+    if settings.log_format not in {"text", "json"}:
+        print("hark: cannot start: HARK_LOG_FORMAT must be text or json", file=sys.stderr)
+        return 1
+    setup_logging(settings.log_level, settings.log_format)
     try:
         asyncio.run(serve(settings))
     except (ModelUnavailable, StorageUnavailable) as error:
-        print(f"hark: {error}", file=sys.stderr)
-        return 1
+        return _failed(settings.log_format, f"hark: {error}")
     except (OSError, ValueError) as error:
-        print(f"hark: cannot start: {error}", file=sys.stderr)
-        return 1
+        return _failed(settings.log_format, f"hark: cannot start: {error}")
     return 0
+
+
+def setup_logging(level: str, log_format: str) -> None:
+    """The root handler every logger (Hark's, uvicorn's, grpc's, warnings) writes through.
+
+    ``json``: one JSON object per line, the record's ``extra=`` fields as keys (the access
+    log's ``requestId``, ``method``, ``durationSeconds``...), a traceback as ``exc_info``.
+    """
+    handler = logging.StreamHandler()
+    if log_format == "json":
+        handler.setFormatter(
+            JsonFormatter(
+                "%(levelname)s %(name)s %(message)s",
+                rename_fields={"levelname": "level", "name": "logger"},
+                timestamp="time",  # ISO 8601, UTC
+                # uvicorn's copy of its message with terminal colours
+                reserved_attrs=[*RESERVED_ATTRS, "color_message"],
+            )
+        )
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    logging.captureWarnings(True)
+
+
+def _failed(log_format: str, message: str) -> int:
+    """Report why the server could not start: on stderr, or as a JSON log line."""
+    if log_format == "json":
+        logging.getLogger("hark").error(message)
+    else:
+        print(message, file=sys.stderr)
+    return 1

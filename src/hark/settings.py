@@ -1,17 +1,26 @@
 """Hark's settings: frozen dataclasses, built once by the CLI and passed down.
 
-This is the only module that reads Hark's own variables. Every setting has a ``HARK_*``
-variable; command-line flags win over the environment, which wins over the defaults here.
-(``engine/loading.py`` reads the Hugging Face Hub's variables, which that library honours.)
+This is the only module that reads Hark's own variables and config file. Every setting has a
+``HARK_*`` variable and a key in the TOML file of ``--config`` (the flag's name: ``grpc-port``;
+or the setting's: ``grpc_port``); flags win over the environment, which wins over the file,
+which wins over the defaults here. (``engine/loading.py`` reads the Hugging Face Hub's
+variables, which that library honours.)
 """
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the same parser, before it joined the standard library
+    import tomli as tomllib
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,8 @@ class Settings:
     jobs: JobSettings = field(default_factory=JobSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     log_level: str = "info"
+    log_format: str = "text"
+    """``text`` (one readable line per record) or ``json`` (one JSON object per line)."""
     tls_cert: Path | None = None
     """PEM certificate chain; with ``tls_key``, REST and gRPC serve TLS only."""
     tls_key: Path | None = None
@@ -137,26 +148,111 @@ def _convert(name: str, raw: str, current: object) -> object:
         return int(raw)
     if isinstance(current, float):
         return float(raw)
-    if isinstance(current, Path) or name in {"data_dir", "download_root", "tls_cert", "tls_key"}:
+    if isinstance(current, Path) or name in _PATHS:
         return Path(raw)
     return raw
 
 
+_PATHS = {"data_dir", "download_root", "tls_cert", "tls_key"}
+_FLAG_NAMES = {"api_key": "api_keys", "file_root": "file_roots"}
+"""Flags whose name is not their setting's (one value per flag, a list in the file)."""
+
+
+def setting_names() -> list[str]:
+    """Every flat setting name, in the order of the dataclasses."""
+    nested = {f.name for f in fields(Settings) if f.name in {*_GROUPS.values()}}
+    return [f.name for f in fields(Settings) if f.name not in nested] + list(_GROUPS)
+
+
+def _current(base: Settings, name: str) -> Any:
+    group = _GROUPS.get(name, "")
+    return getattr(getattr(base, group) if group else base, name)
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    """The settings of a TOML file, by flat setting name, typed; ``ValueError`` naming the
+    file and key for an unreadable file, an unknown key or a value of the wrong type."""
+    try:
+        document = tomllib.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ValueError(f"config file {path}: {error}") from None
+    base, known = Settings(), set(setting_names())
+    values: dict[str, Any] = {}
+    for key, value in document.items():
+        name = key.replace("-", "_")
+        name = _FLAG_NAMES.get(name, name)
+        if name not in known:
+            raise ValueError(f"config file {path}: unknown setting {key!r}")
+        try:
+            values[name] = _typed(name, value, _current(base, name))
+        except (TypeError, ValueError):
+            raise ValueError(f"config file {path}: {key} = {value!r} is not valid") from None
+    return values
+
+
+def _typed(name: str, value: object, current: object) -> object:
+    """A TOML value as the type of the setting it replaces (TypeError when it cannot be)."""
+    if name in {"api_keys", "file_roots"}:
+        listed = value if isinstance(value, list) else [value]
+        items = [item for item in listed if isinstance(item, str)]
+        if len(items) != len(listed):
+            raise TypeError(name)
+        return tuple(Path(item) for item in items) if name == "file_roots" else tuple(items)
+    if isinstance(value, str):
+        return _convert(name, value, current)
+    if isinstance(current, bool) or isinstance(value, bool):
+        if not isinstance(value, bool) or not isinstance(current, bool):
+            raise TypeError(name)
+        return value
+    if isinstance(current, float) and isinstance(value, int | float):
+        return float(value)
+    if isinstance(current, int) and isinstance(value, int):
+        return value
+    raise TypeError(name)
+
+
+def render_config(settings: Settings) -> str:
+    """``settings`` as a config file (TOML), every setting; API keys are not shown."""
+    lines = []
+    for name in setting_names():
+        value = _current(settings, name)
+        if name == "api_keys":
+            lines.append(f"# api-key: {len(value)} key(s) set, not shown")
+            continue
+        if isinstance(value, tuple):
+            shown = "[" + ", ".join(json.dumps(str(item)) for item in value) + "]"
+        elif isinstance(value, bool):
+            shown = "true" if value else "false"
+        elif isinstance(value, int | float):
+            shown = repr(value)
+        elif value is None:
+            lines.append(f"# {name.replace('_', '-')}: not set")
+            continue
+        else:
+            shown = json.dumps(str(value))
+        lines.append(f"{name.replace('_', '-')} = {shown}")
+    return "\n".join(lines) + "\n"
+
+
 def build_settings(
-    overrides: Mapping[str, Any], environ: Mapping[str, str] | None = None
+    overrides: Mapping[str, Any],
+    environ: Mapping[str, str] | None = None,
+    file: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Defaults, then ``HARK_*`` variables, then ``overrides`` (flags; None means not given).
+    """Defaults, then ``file`` (``load_config``), then ``HARK_*`` variables, then
+    ``overrides`` (flags; None means not given).
 
     Keys are flat setting names (``port``, ``model``, ``sync_max_seconds``...).
     """
     environ = os.environ if environ is None else environ
+    file = file or {}
     base = Settings()
     groups: dict[str, dict[str, Any]] = {group: {} for group in ("", *set(_GROUPS.values()))}
-    for name in [f.name for f in fields(Settings)] + list(_GROUPS):
-        if name in groups:
-            continue
+    for name in setting_names():
         group = _GROUPS.get(name, "")
-        current = getattr(getattr(base, group) if group else base, name)
+        current = _current(base, name)
+        if name in file:
+            groups[group][name] = file[name]
         raw = environ.get(_ENV_PREFIX + name.upper())
         if raw is not None and raw != "":
             groups[group][name] = _convert(name, raw, current)

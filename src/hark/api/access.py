@@ -9,7 +9,13 @@ failure adds the client's error message (Google's, or OpenAI's on ``/v1/audio`` 
 ``/v1/models``) as ``error="..."``; those messages never hold keys. Nothing else of a request
 is read: no key, no audio.
 
-Lines are at info level (``/healthz`` at debug, so health probes do not drown the log).
+Each line also carries these facts as fields of its record (``extra=``), so that
+``--log-format json`` writes them as JSON keys: ``transport``, ``method``, ``status``,
+``durationSeconds``, and when known ``audioSeconds``, ``requestId``, ``operation``, ``error``.
+
+Lines are at info level (``/healthz``, ``/readyz`` and ``/metrics`` at debug, so probes and
+scrapes do not drown the log). Each finished call is also counted in the server's ``Metrics``,
+labelled by its method with no variable part (a REST route's template, never a raw path).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import Any
 from google.protobuf.message import Message
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from hark.api.metrics import Metrics
 from hark.api.status import HTTP_STATUS
 from hark.errors import INTERNAL_MESSAGE, Code, SpeechError
 
@@ -30,19 +37,35 @@ log = logging.getLogger("hark.access")
 
 _NOTES = "hark.access"
 """The ASGI scope key of a REST call's details, filled by the routes and error handlers."""
-_QUIET_PATHS = frozenset({"/healthz"})
+_QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 class Call:
-    """One call being served: its status and details, logged once by ``done``."""
+    """One call being served: its status and details, logged and counted once by ``done``.
 
-    def __init__(self, transport: str, target: str) -> None:
+    ``method`` is the metrics label (``target`` without its variable parts; ``target`` by
+    default); ``stream`` counts the call in ``hark_active_streams`` while it is open.
+    """
+
+    def __init__(
+        self,
+        transport: str,
+        target: str,
+        metrics: Metrics,
+        *,
+        method: str | None = None,
+        stream: bool = False,
+    ) -> None:
         self.transport = transport
         self.target = target
+        self.method = method or target
         self.status: str | int = Code.OK.name
         self.details: dict[str, str] = {}
         self.level = logging.INFO
+        self._metrics = metrics
+        self._stream = stream
         self._started = time.monotonic()
+        metrics.call_started(transport, stream)
 
     def answered(self, message: Message) -> None:
         """Keep what ``message`` (a response) says about the work; later answers overwrite."""
@@ -70,7 +93,39 @@ class Call:
             self.status,
             seconds,
             details,
+            extra=self._fields(seconds),
         )
+        self._metrics.call_done(
+            self.transport,
+            self.method,
+            str(self.status),
+            seconds=seconds,
+            audio_seconds=self.audio_seconds,
+            stream=self._stream,
+        )
+
+    def _fields(self, seconds: float) -> dict[str, object]:
+        """The line's facts as record attributes (JSON log keys), named as Google names them."""
+        fields: dict[str, object] = {
+            "transport": self.transport,
+            "method": self.target,
+            "status": self.status,
+            "durationSeconds": round(seconds, 3),
+        }
+        if "audio" in self.details:
+            fields["audioSeconds"] = self.audio_seconds
+        if "request_id" in self.details:
+            fields["requestId"] = self.details["request_id"]
+        if "operation" in self.details:
+            fields["operation"] = self.details["operation"]
+        if "error" in self.details:
+            fields["error"] = json.loads(self.details["error"])
+        return fields
+
+    @property
+    def audio_seconds(self) -> float:
+        """The billed audio time the response reported (0 when none)."""
+        return float(self.details.get("audio", "0s").removesuffix("s"))
 
 
 def response_facts(message: Message) -> dict[str, str]:
@@ -106,14 +161,15 @@ def note_error(scope: MutableMapping[str, Any], error: SpeechError) -> None:
 class AccessLog:
     """ASGI middleware: one line per HTTP request (WebSockets log their own, per stream)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        call = Call("REST", f"{scope['method']} {scope['path']}")
+        call = Call("REST", f"{scope['method']} {scope['path']}", self.metrics)
         call.status = HTTP_STATUS[Code.INTERNAL]  # unless a response starts
         call.details = scope[_NOTES] = {}
         if scope["path"] in _QUIET_PATHS:
@@ -131,4 +187,11 @@ class AccessLog:
             call.details.setdefault("error", json.dumps(INTERNAL_MESSAGE))
             raise
         finally:
+            call.method = f"{scope['method']} {_route_template(scope)}"
             call.done()
+
+
+def _route_template(scope: Scope) -> str:
+    """The path template of the route that served ``scope`` (``unmatched`` for a 404)."""
+    template = getattr(scope.get("route"), "path", None)
+    return template if isinstance(template, str) else "unmatched"

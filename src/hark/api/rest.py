@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from hark.api import access, convert, jsonbody, legacy
+from hark.api.metrics import Metrics
 from hark.api.status import rest_error
 from hark.auth import ApiKeys
 from hark.errors import (
@@ -40,10 +41,18 @@ _BODY_SLACK = 1.4
 class RestApi:
     """Google's Speech-to-Text REST surface (v1, v1p1beta1, legacy v1beta1)."""
 
-    def __init__(self, recognizer: Recognizer, keys: ApiKeys, limits: Limits) -> None:
+    def __init__(
+        self,
+        recognizer: Recognizer,
+        keys: ApiKeys,
+        limits: Limits,
+        *,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.recognizer = recognizer
         self.keys = keys
         self.limits = limits
+        self.metrics = metrics or Metrics()
 
     def routes(self) -> list[Route]:
         return [
@@ -55,7 +64,7 @@ class RestApi:
     def app(self, extra_routes: Sequence[BaseRoute] | None = None) -> Starlette:
         return Starlette(
             routes=[*self.routes(), *(extra_routes or ())],
-            middleware=[Middleware(access.AccessLog)],
+            middleware=[Middleware(access.AccessLog, metrics=self.metrics)],
             exception_handlers={
                 SpeechError: _speech_error,
                 HTTPException: _http_error,

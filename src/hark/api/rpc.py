@@ -21,6 +21,7 @@ from google.protobuf.message import Message
 
 from hark.api import access, convert, operations, streaming
 from hark.api.convert import ApiVersion
+from hark.api.metrics import Metrics
 from hark.api.status import grpc_status
 from hark.auth import ApiKeys
 from hark.errors import INTERNAL_MESSAGE, Internal, SpeechError
@@ -47,8 +48,9 @@ class Guard:
     ``name`` is the method's full gRPC name (``/google.cloud.speech.v1.Speech/Recognize``).
     """
 
-    def __init__(self, keys: ApiKeys) -> None:
+    def __init__(self, keys: ApiKeys, metrics: Metrics) -> None:
         self.keys = keys
+        self.metrics = metrics
 
     def authorize(self, context: Context) -> None:
         metadata = dict(context.invocation_metadata() or ())
@@ -57,7 +59,7 @@ class Guard:
 
     def unary(self, method: Unary, name: str) -> Unary:
         async def guarded(request: Any, context: Context) -> Message:
-            call = access.Call("gRPC", name)
+            call = access.Call("gRPC", name, self.metrics)
             try:
                 self.authorize(context)
                 response = await method(request, context)
@@ -76,7 +78,7 @@ class Guard:
 
     def stream(self, method: StreamStream, name: str) -> StreamStream:
         async def guarded(requests: AsyncIterator[Any], context: Context) -> AsyncIterator[Message]:
-            call = access.Call("gRPC", name)
+            call = access.Call("gRPC", name, self.metrics, stream=True)
             try:
                 self.authorize(context)
                 async for response in method(requests, context):

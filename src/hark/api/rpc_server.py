@@ -16,6 +16,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from hark.api import convert
+from hark.api.metrics import Metrics
 from hark.api.rpc import OPERATIONS_SERVICE, Guard, OperationsServicer, SpeechServicer
 from hark.auth import ApiKeys
 from hark.jobs.service import LongRunningRecognizer
@@ -54,6 +55,8 @@ class RpcServer:
         streaming: StreamingRecognizer,
         keys: ApiKeys,
         limits: Limits,
+        *,
+        metrics: Metrics | None = None,
     ) -> None:
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(
@@ -64,7 +67,7 @@ class RpcServer:
                 ("grpc.so_reuseport", 0),
             ]
         )
-        guard = Guard(keys)
+        guard = Guard(keys, metrics or Metrics())
         services = [
             SpeechServicer(version, limits, recognizer, long_running, streaming)
             for version in (convert.V1, convert.V1P1BETA1)

@@ -24,6 +24,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from hark.api import access, convert, jsonbody
+from hark.api.metrics import Metrics
 from hark.api.status import rest_error
 from hark.api.streaming import streaming_recognize
 from hark.auth import ApiKeys
@@ -38,16 +39,19 @@ PATH = "/ws/{version:str}/speech:streamingrecognize"
 class StreamingSocket:
     """The WebSocket endpoint over the core streaming recognizer."""
 
-    def __init__(self, streaming: StreamingRecognizer, keys: ApiKeys) -> None:
+    def __init__(
+        self, streaming: StreamingRecognizer, keys: ApiKeys, *, metrics: Metrics | None = None
+    ) -> None:
         self.streaming = streaming
         self.keys = keys
+        self.metrics = metrics or Metrics()
 
     def routes(self) -> list[WebSocketRoute]:
         return [WebSocketRoute(PATH, self.serve)]
 
     async def serve(self, socket: WebSocket) -> None:
         """One stream, and its one access log line (path only: the key is in the query)."""
-        call = access.Call("WebSocket", socket.url.path)
+        call = access.Call("WebSocket", socket.url.path, self.metrics, method=PATH, stream=True)
         try:
             await self._serve(socket, call)
         except BaseException as error:

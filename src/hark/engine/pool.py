@@ -14,13 +14,15 @@ never held back waiting for company.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from hark.engine import (
+    SAMPLE_RATE,
     DecodeOptions,
     Engine,
     Hypothesis,
@@ -35,6 +37,24 @@ from hark.errors import ResourceExhausted, Unavailable
 T = TypeVar("T")
 
 
+class PoolObserver(Protocol):
+    """Told of every engine call and refusal (the server's metrics); must not block."""
+
+    def engine_call(self, seconds: float, audio_seconds: float) -> None:
+        """One engine call (a batch counts once, with its clips' audio summed) took ``seconds``."""
+
+    def rejected(self) -> None:
+        """A call was refused because the queue was full."""
+
+
+class _Unobserved:
+    def engine_call(self, seconds: float, audio_seconds: float) -> None:
+        pass
+
+    def rejected(self) -> None:
+        pass
+
+
 @dataclass(frozen=True)
 class _Call:
     """One blocking engine call and where its outcome goes; ``samples``/``options`` are set
@@ -44,6 +64,7 @@ class _Call:
     future: asyncio.Future[Any]
     samples: Samples | None = None
     options: DecodeOptions | None = None
+    audio_seconds: float = 0.0
 
     def joins(self, first: _Call) -> bool:
         return (
@@ -95,6 +116,17 @@ class EnginePool:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hark-engine")
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
+        self.observer: PoolObserver = _Unobserved()
+
+    @property
+    def closed(self) -> bool:
+        """True once ``close`` began: the pool takes no more calls."""
+        return self._closed
+
+    @property
+    def waiting(self) -> int:
+        """Calls accepted and not yet running (the queue depth)."""
+        return self._queue.qsize()
 
     @property
     def info(self) -> ModelInfo:
@@ -112,17 +144,21 @@ class EnginePool:
         if progress is not None or stop is not None:
             # A batched call reports no progress and cannot stop one clip: this one runs alone.
             return await self._run(
-                lambda: self._engine.transcribe(samples, options, progress=progress, stop=stop)
+                lambda: self._engine.transcribe(samples, options, progress=progress, stop=stop),
+                audio=samples,
             )
         return await self._run(
-            lambda: self._engine.transcribe(samples, options), samples=samples, options=options
+            lambda: self._engine.transcribe(samples, options),
+            audio=samples,
+            batchable=True,
+            options=options,
         )
 
     async def n_best(
         self, samples: Samples, options: DecodeOptions, count: int
     ) -> list[Hypothesis]:
         """``Engine.n_best`` on a worker thread, after the calls queued before it."""
-        return await self._run(lambda: self._engine.n_best(samples, options, count))
+        return await self._run(lambda: self._engine.n_best(samples, options, count), audio=samples)
 
     def check_capacity(self) -> None:
         """Raise what a call made now would raise (shutting down, queue full), before the
@@ -130,6 +166,7 @@ class EnginePool:
         if self._closed:
             raise Unavailable("Hark is shutting down.")
         if self._admitted >= self._workers + self._max_queue:
+            self.observer.rejected()
             raise ResourceExhausted(
                 f"Hark is at capacity: {self._max_queue} requests are queued; retry later."
             )
@@ -156,12 +193,20 @@ class EnginePool:
         self,
         call: Callable[[], T],
         *,
-        samples: Samples | None = None,
+        audio: Samples,
+        batchable: bool = False,
         options: DecodeOptions | None = None,
     ) -> T:
         self.check_capacity()
         self._start_workers()
-        entry = _Call(call, asyncio.get_running_loop().create_future(), samples, options)
+        future = asyncio.get_running_loop().create_future()
+        entry = _Call(
+            call,
+            future,
+            audio if batchable else None,
+            options,
+            audio_seconds=len(audio) / SAMPLE_RATE,
+        )
         self._admitted += 1
         self._queue.put_nowait(entry)
         return cast(T, await entry.future)
@@ -197,16 +242,20 @@ class EnginePool:
                     self._queue.task_done()
 
     async def _run_one(self, loop: asyncio.AbstractEventLoop, entry: _Call) -> None:
+        started = time.monotonic()
         try:
             result = await loop.run_in_executor(self._executor, entry.call)
         except Exception as exc:
             _settle(entry, exc=exc)
         else:
             _settle(entry, result=result)
+        finally:
+            self.observer.engine_call(time.monotonic() - started, entry.audio_seconds)
 
     async def _run_batch(self, loop: asyncio.AbstractEventLoop, entries: list[_Call]) -> None:
         batch = [entry.samples for entry in entries if entry.samples is not None]
         options = entries[0].options or DecodeOptions()
+        started = time.monotonic()
         try:
             results = await loop.run_in_executor(
                 self._executor, self._engine.transcribe_batch, batch, options
@@ -217,6 +266,9 @@ class EnginePool:
         else:
             for entry, result in zip(entries, results, strict=True):
                 _settle(entry, result=result)
+        finally:
+            audio = sum(entry.audio_seconds for entry in entries)
+            self.observer.engine_call(time.monotonic() - started, audio)
 
 
 def _settle(entry: _Call, *, result: Any = None, exc: BaseException | None = None) -> None:

@@ -96,6 +96,9 @@ class JobStore(Protocol):
 
     async def count_queued(self) -> int: ...
 
+    async def count_by_state(self) -> dict[str, int]:
+        """How many jobs are in each state (by ``JobState.value``; absent states: none)."""
+
     async def claim(self, now: float) -> Job | None:
         """Atomically move the oldest queued job to running and return it (None if none)."""
 

@@ -114,6 +114,11 @@ class SqliteJobStore:
         count: int = await self._run(lambda db: db.execute(sql).fetchone()[0])
         return count
 
+    async def count_by_state(self) -> dict[str, int]:
+        sql = "SELECT state, count(*) FROM jobs GROUP BY state"
+        rows = await self._run(lambda db: db.execute(sql).fetchall())
+        return {str(state): int(count) for state, count in rows}
+
     async def claim(self, now: float) -> Job | None:
         sql = (
             "UPDATE jobs SET state = 'running', last_update_time = ?"
