@@ -88,7 +88,26 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         help="directory file:// URIs may read (repeat for several; default: file:// refused)",
     )
     serve.add_argument(
+        "--http-audio",
+        action="store_true",
+        default=None,
+        help="fetch http(s):// audio URIs (default: refused); only public addresses"
+        " unless --http-allow lists more",
+    )
+    serve.add_argument(
+        "--http-allow",
+        dest="http_allow",
+        action="append",
+        metavar="CIDR",
+        help="a network http(s) fetches may also reach, e.g. 10.0.0.0/8 (repeat for several)",
+    )
+    serve.add_argument(
         "--http-max-bytes", type=int, help="largest audio fetched over http(s) (default 1 GiB)"
+    )
+    serve.add_argument(
+        "--http-timeout-seconds",
+        type=float,
+        help="deadline of one whole http(s) fetch, redirects included (default 120)",
     )
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     serve.add_argument(
@@ -177,6 +196,8 @@ def _serve(args: argparse.Namespace) -> int:
     flags = {key: value for key, value in vars(args).items() if key != "command"}
     if flags.get("api_keys"):
         flags["api_keys"] = tuple(flags["api_keys"])
+    if flags.get("http_allow"):
+        flags["http_allow"] = tuple(flags["http_allow"])
     if flags.get("file_roots"):
         flags["file_roots"] = tuple(flags["file_roots"])
     settings = build_settings(flags)

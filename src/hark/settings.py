@@ -82,8 +82,14 @@ class StorageSettings:
     """``local``: gs://BUCKET/OBJECT is <data-dir>/buckets/BUCKET/OBJECT; ``cloud``: real GCS."""
     file_roots: tuple[Path, ...] = ()
     """Directories ``file://`` URIs may read from; none means file:// is refused."""
+    http_audio: bool = False
+    """Whether ``http(s)://`` audio URIs are fetched at all (off: INVALID_ARGUMENT)."""
+    http_allow: tuple[str, ...] = ()
+    """Networks (CIDR) fetches may reach besides public addresses, e.g. ``10.0.0.0/8``."""
     http_max_bytes: int = 1 << 30
     """Largest audio fetched from an http(s):// URI."""
+    http_timeout_seconds: float = 120.0
+    """Deadline of one whole http(s) fetch: resolving, connecting, redirects and the body."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,8 @@ def _convert(name: str, raw: str, current: object) -> object:
     """Turn an environment string into the type of the setting it replaces."""
     if name == "api_keys":
         return tuple(key for key in raw.replace(",", " ").split() if key)
+    if name == "http_allow":
+        return tuple(net for net in raw.replace(",", " ").split() if net)
     if name == "file_roots":
         return tuple(Path(root) for root in raw.split(os.pathsep) if root)
     if isinstance(current, bool):

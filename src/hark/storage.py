@@ -4,7 +4,8 @@
   ``<data-dir>/buckets/BUCKET/OBJECT``; with ``gcs = "cloud"`` the real Cloud Storage through
   ``google-cloud-storage`` (the ``hark[gcs]`` extra, imported only then).
 - ``file:///PATH``: only under the configured roots; without roots, refused.
-- ``http(s)://``: downloaded, up to a size cap.
+- ``http(s)://``: refused unless the operator turned it on (``http_audio``); then downloaded
+  by ``fetch`` within an address policy, a deadline and a size cap.
 
 No path escapes its root: a local path is resolved (``..`` and symlinks) and must stay
 inside its bucket or file root. Anything else is INVALID_ARGUMENT with Google's generic text.
@@ -25,14 +26,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import httpx
-
-from hark.errors import SYNC_TOO_LONG, InvalidArgument, NotFound, SpeechError, Unavailable
+from hark import fetch
+from hark.errors import SYNC_TOO_LONG, InvalidArgument, NotFound, SpeechError
 from hark.settings import StorageSettings
 
 log = logging.getLogger(__name__)
 
 INVALID = "Request contains an invalid argument."
+FETCH_FAILED = "Unable to fetch audio from the URI."
+"""The one text for every failed http(s) fetch: it must not tell a closed port from an open one."""
 NOT_FOUND = "Requested entity was not found."
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
 _SYNC_MAX_BYTES = 64 << 20
@@ -51,6 +53,7 @@ class AudioStorage:
         self.buckets = data_dir / "buckets"
         self.work_dir = data_dir / "tmp"
         self._roots = tuple(root.resolve() for root in settings.file_roots)
+        self._policy = fetch.AddressPolicy(settings.http_allow)  # ValueError for a bad CIDR
         self._gcs: Any = None
         if settings.gcs == "cloud":
             self._gcs = _gcs_client()
@@ -65,7 +68,7 @@ class AudioStorage:
 
     async def check(self, uri: str) -> None:
         """At submit time: ``uri`` is one Hark reads and, where that is cheap, it exists."""
-        scheme, location = _split(uri)
+        scheme, location = self._split(uri)
         if scheme == "gs" and self._gcs is not None:
             if not await asyncio.to_thread(self._blob(location).exists):
                 raise NotFound(NOT_FOUND)
@@ -82,13 +85,14 @@ class AudioStorage:
             raise NotFound(NOT_FOUND)
 
     @contextlib.asynccontextmanager
-    async def open(self, uri: str) -> AsyncIterator[Path]:
+    async def open(self, uri: str, max_bytes: int | None = None) -> AsyncIterator[Path]:
         """A local file holding the object for the duration of the block.
 
         Local objects are used in place; remote ones are downloaded to a temporary file under
-        the data dir (never into memory) and removed afterwards.
+        the data dir (never into memory) and removed afterwards. An http(s) download stops at
+        ``max_bytes`` (default ``http_max_bytes``) with INVALID_ARGUMENT.
         """
-        scheme, location = _split(uri)
+        scheme, location = self._split(uri)
         missing = _missing(location)
         if scheme in ("gs", "file") and not (scheme == "gs" and self._gcs is not None):
             yield self._local_path(scheme, location, missing=missing)
@@ -101,7 +105,7 @@ class AudioStorage:
             if scheme == "gs":
                 await asyncio.to_thread(self._download_gcs, location, path)
             else:
-                await self._download_http(uri, path)
+                await self._download_http(uri, path, max_bytes or self.settings.http_max_bytes)
             yield path
         finally:
             path.unlink(missing_ok=True)
@@ -109,7 +113,7 @@ class AudioStorage:
     async def read(self, uri: str) -> bytes:
         """The bytes behind ``uri`` for synchronous Recognize (NOT_FOUND as at submit)."""
         await self.check(uri)
-        async with self.open(uri) as path:
+        async with self.open(uri, min(_SYNC_MAX_BYTES, self.settings.http_max_bytes)) as path:
             if path.stat().st_size > _SYNC_MAX_BYTES:
                 raise InvalidArgument(SYNC_TOO_LONG)
             return await asyncio.to_thread(path.read_bytes)
@@ -160,30 +164,30 @@ class AudioStorage:
         except exceptions.NotFound:
             raise _missing(location)() from None
 
-    async def _download_http(self, uri: str, path: Path) -> None:
-        cap = self.settings.http_max_bytes
-        too_big = InvalidArgument(f"Audio at {uri} is larger than {cap} bytes.")
+    async def _download_http(self, uri: str, path: Path, max_bytes: int) -> None:
         try:
-            async with (
-                httpx.AsyncClient(follow_redirects=True, timeout=60) as client,
-                client.stream("GET", uri) as response,
-            ):
-                if response.status_code in (404, 410):
-                    raise NotFound(f"No such object: {uri}")
-                if response.status_code >= 400:
-                    raise Unavailable(f"Fetching {uri} failed: HTTP {response.status_code}.")
-                declared = response.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > cap:
-                    raise too_big
-                size = 0
-                with open(path, "wb") as out:
-                    async for block in response.aiter_bytes(1 << 20):
-                        size += len(block)
-                        if size > cap:
-                            raise too_big
-                        await asyncio.to_thread(out.write, block)
-        except httpx.HTTPError as error:
-            raise Unavailable(f"Fetching {uri} failed: {error}.") from None
+            with open(path, "wb") as out:
+                await fetch.download(
+                    uri,
+                    out,
+                    policy=self._policy,
+                    max_bytes=max_bytes,
+                    deadline=self.settings.http_timeout_seconds,
+                )
+        except fetch.TooLarge:
+            sync = max_bytes < self.settings.http_max_bytes  # read()'s cap for Recognize
+            text = SYNC_TOO_LONG if sync else f"Audio at the URI is larger than {max_bytes} bytes."
+            raise InvalidArgument(text) from None
+        except fetch.FetchFailed as failure:
+            log.warning("fetching %s failed: %s", fetch.redact(uri), failure.reason)
+            raise InvalidArgument(FETCH_FAILED) from None
+
+    def _split(self, uri: str) -> tuple[str, tuple[str, str]]:
+        """``_split``, refusing http(s) unless the operator turned it on."""
+        scheme, location = _split(uri)
+        if scheme in ("http", "https") and not self.settings.http_audio:
+            raise InvalidArgument(INVALID)
+        return scheme, location
 
 
 def _split(uri: str) -> tuple[str, tuple[str, str]]:
