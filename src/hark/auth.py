@@ -24,8 +24,10 @@ class ApiKeys:
             return
         if not presented:
             raise PermissionDenied("The request is missing a valid API key.")
-        # Compare every key in constant time so timing does not reveal a prefix.
-        if not any(hmac.compare_digest(presented, key) for key in self._keys):
+        # Compare every key in constant time so timing does not reveal a prefix; as UTF-8
+        # bytes, since compare_digest refuses non-ASCII str.
+        given = presented.encode("utf-8", "surrogatepass")
+        if not any(hmac.compare_digest(given, key.encode()) for key in self._keys):
             raise InvalidArgument(
                 "API key not valid. Please pass a valid API key.",
                 error_info=ErrorInfo(reason="API_KEY_INVALID"),

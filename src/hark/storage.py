@@ -147,7 +147,7 @@ class AudioStorage:
         inside = any(resolved.is_relative_to(root) and resolved != root for root in roots)
         if scheme == "file" and not inside:
             raise InvalidArgument(INVALID)  # outside the roots: do not say whether it exists
-        if not inside or not resolved.is_file():
+        if not inside or not _is_file(resolved):
             _log_missing(scheme, location, resolved, inside)
             raise missing()
         return resolved
@@ -207,6 +207,14 @@ def _split(uri: str) -> tuple[str, tuple[str, str]]:
     if scheme in ("http", "https") and parts.netloc:
         return scheme, (parts.netloc, parts.path)
     raise InvalidArgument(INVALID)
+
+
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False also where the name cannot exist (a component over 255 bytes)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def _log_missing(scheme: str, location: tuple[str, str], resolved: Path, inside: bool) -> None:

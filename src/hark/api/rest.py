@@ -15,7 +15,7 @@ from google.protobuf.message import Message
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
@@ -24,6 +24,7 @@ from hark.api.status import rest_error
 from hark.auth import ApiKeys
 from hark.errors import (
     INTERNAL_MESSAGE,
+    Cancelled,
     Internal,
     SpeechError,
     Unimplemented,
@@ -111,11 +112,14 @@ class RestApi:
         if declared.isdigit() and int(declared) > cap:
             raise convert.request_too_large(self.limits)
         chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > cap:
-                raise convert.request_too_large(self.limits)
-            chunks.append(chunk)
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > cap:
+                    raise convert.request_too_large(self.limits)
+                chunks.append(chunk)
+        except ClientDisconnect:  # gone mid-upload: nobody to answer, nothing went wrong here
+            raise Cancelled("The client closed the request.") from None
         return b"".join(chunks)
 
 

@@ -17,13 +17,13 @@ from typing import Any
 import grpc
 from google.longrunning import operations_pb2
 from google.protobuf import empty_pb2
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 
 from hark.api import access, convert, operations, streaming
 from hark.api.convert import ApiVersion
 from hark.api.status import grpc_status
 from hark.auth import ApiKeys
-from hark.errors import INTERNAL_MESSAGE, Internal, SpeechError
+from hark.errors import INTERNAL_MESSAGE, Internal, InvalidArgument, SpeechError
 from hark.jobs.service import LongRunningRecognizer
 from hark.settings import Limits
 from hark.speech.recognizer import Recognizer
@@ -39,6 +39,11 @@ StreamStream = Callable[[AsyncIterator[Any], Context], AsyncIterator[Message]]
 OPERATIONS_SERVICE = "google.longrunning.Operations"
 WAIT_DEFAULT_SECONDS = 60.0
 """``WaitOperation`` without a timeout waits this long, then answers the operation as it is."""
+WAIT_MAX_SECONDS = 600.0
+"""The longest one ``WaitOperation`` waits whatever it asks (the proto lets a server return
+earlier); clients poll again."""
+UNPARSABLE = "Request contains an invalid argument."
+"""A request message whose bytes are not the method's protobuf message."""
 
 
 class Guard:
@@ -55,12 +60,14 @@ class Guard:
         key = metadata.get("x-goog-api-key")
         self.keys.check(key if isinstance(key, str) else None)
 
-    def unary(self, method: Unary, name: str) -> Unary:
+    def unary(self, method: Unary, name: str, request_class: type[Message]) -> Unary:
+        """``method`` taking the request's raw bytes, parsed only after the key check."""
+
         async def guarded(request: Any, context: Context) -> Message:
             call = access.Call("gRPC", name)
             try:
                 self.authorize(context)
-                response = await method(request, context)
+                response = await method(_parse(request_class, request), context)
                 call.answered(response)
                 return response
             except BaseException as error:  # mapped to a status, never dropped
@@ -74,12 +81,15 @@ class Guard:
 
         return guarded
 
-    def stream(self, method: StreamStream, name: str) -> StreamStream:
+    def stream(self, method: StreamStream, name: str, request_class: type[Message]) -> StreamStream:
+        """``method`` taking raw messages, each parsed as it is read (after the key check)."""
+
         async def guarded(requests: AsyncIterator[Any], context: Context) -> AsyncIterator[Message]:
             call = access.Call("gRPC", name)
             try:
                 self.authorize(context)
-                async for response in method(requests, context):
+                parsed = (_parse(request_class, raw) async for raw in requests)
+                async for response in method(parsed, context):
                     call.answered(response)
                     yield response
             except BaseException as error:  # mapped to a status, never dropped
@@ -150,15 +160,21 @@ class SpeechServicer:
             self.service,
             {
                 "Recognize": _unary(
-                    guard.unary(self.recognize, path + "Recognize"), message("RecognizeRequest")
+                    guard.unary(self.recognize, path + "Recognize", message("RecognizeRequest"))
                 ),
                 "LongRunningRecognize": _unary(
-                    guard.unary(self.long_running_recognize, path + "LongRunningRecognize"),
-                    message("LongRunningRecognizeRequest"),
+                    guard.unary(
+                        self.long_running_recognize,
+                        path + "LongRunningRecognize",
+                        message("LongRunningRecognizeRequest"),
+                    )
                 ),
                 "StreamingRecognize": grpc.stream_stream_rpc_method_handler(
-                    guard.stream(self.streaming_recognize, path + "StreamingRecognize"),
-                    request_deserializer=message("StreamingRecognizeRequest").FromString,
+                    guard.stream(
+                        self.streaming_recognize,
+                        path + "StreamingRecognize",
+                        message("StreamingRecognizeRequest"),
+                    ),
                     response_serializer=_serialize,
                 ),
             },
@@ -190,11 +206,10 @@ class OperationsServicer:
         return empty_pb2.Empty()
 
     async def wait_operation(self, request: Any, context: Context) -> Message:
-        timeout = (
-            request.timeout.ToTimedelta().total_seconds()
-            if request.HasField("timeout")
-            else WAIT_DEFAULT_SECONDS
-        )
+        timeout = WAIT_DEFAULT_SECONDS
+        if request.HasField("timeout"):  # any Duration, even 2**62 s or negative: clamped
+            asked = request.timeout.seconds + request.timeout.nanos / 1e9
+            timeout = min(max(asked, 0.0), WAIT_MAX_SECONDS)
         return operations.operation(await self.long_running.wait(request.name, timeout))
 
     def handler(self, guard: Guard) -> grpc.GenericRpcHandler:
@@ -208,18 +223,24 @@ class OperationsServicer:
         return grpc.method_handlers_generic_handler(
             OPERATIONS_SERVICE,
             {
-                name: _unary(guard.unary(method, f"/{OPERATIONS_SERVICE}/{name}"), request_class)
+                name: _unary(guard.unary(method, f"/{OPERATIONS_SERVICE}/{name}", request_class))
                 for name, (method, request_class) in methods.items()
             },
         )
 
 
-def _unary(method: Unary, request_class: type[Message]) -> grpc.RpcMethodHandler:
-    return grpc.unary_unary_rpc_method_handler(
-        method,
-        request_deserializer=request_class.FromString,
-        response_serializer=_serialize,
-    )
+def _unary(method: Unary) -> grpc.RpcMethodHandler:
+    # No request_deserializer: gRPC's own would answer bad bytes with INTERNAL/UNKNOWN before
+    # the key check; the guard parses them instead.
+    return grpc.unary_unary_rpc_method_handler(method, response_serializer=_serialize)
+
+
+def _parse(request_class: type[Message], raw: bytes) -> Any:
+    """``raw`` as ``request_class``; INVALID_ARGUMENT for bytes that are not one."""
+    try:
+        return request_class.FromString(raw)
+    except (DecodeError, RecursionError):
+        raise InvalidArgument(UNPARSABLE) from None
 
 
 def _serialize(message: Message) -> bytes:

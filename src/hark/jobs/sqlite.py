@@ -220,6 +220,9 @@ def _seq_from_token(token: str) -> int:
         return 0
     try:
         text = base64.urlsafe_b64decode(token.encode()).decode()
-        return int(text.removeprefix("after:")) if text.startswith("after:") else int("x")
+        seq = int(text.removeprefix("after:")) if text.startswith("after:") else -1
     except (ValueError, binascii.Error):
-        raise InvalidArgument("Invalid page token.") from None
+        seq = -1
+    if not 0 <= seq < 1 << 63:  # SQLite integers are 64-bit signed
+        raise InvalidArgument("Invalid page token.")
+    return seq
