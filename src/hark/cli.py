@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -177,6 +178,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
+class RedactSecrets(logging.Filter):
+    """Rewrites each record so that no credential reaches a log: ``?key=``-style query values
+    (uvicorn logs WebSocket URLs whole), ``user:password@`` in URLs (httpx logs request URLs),
+    and the configured API keys wherever they appear, tracebacks included."""
+
+    _QUERY = re.compile(r"([?&;](?:key|api_?key|access_token|token|password)=)[^&\s\"'#]+", re.I)
+    _USERINFO = re.compile(r"(://)[^/\s@]+@")
+
+    def __init__(self, keys: Sequence[str] = ()) -> None:
+        super().__init__()
+        self.keys = sorted((key for key in keys if key), key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        text = self._USERINFO.sub(r"\1***@", self._QUERY.sub(r"\1***", text))
+        for key in self.keys:
+            text = text.replace(key, "***")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self.redact(record.getMessage()), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        return True
+
+
 def _transcribe(args: argparse.Namespace) -> int:
     try:  # Ctrl-C while the engine's libraries load is an interruption too
         from hark.transcribe.command import main_options, run  # noqa: PLC0415 - see _serve
@@ -205,6 +233,8 @@ def _serve(args: argparse.Namespace) -> int:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:  # every logger's records end here
+        handler.addFilter(RedactSecrets(settings.api_keys))
     try:
         asyncio.run(serve(settings))
     except (ModelUnavailable, StorageUnavailable) as error:
