@@ -76,13 +76,19 @@ class AudioStorage:
             self._local_path(scheme, location, missing=lambda: NotFound(NOT_FOUND))
 
     async def check_output(self, uri: str) -> None:
-        """At submit time: ``outputConfig.gcsUri`` names a bucket that exists."""
+        """At submit time: ``outputConfig.gcsUri`` names an object (not a directory) inside a
+        bucket that exists; INVALID_ARGUMENT otherwise, NOT_FOUND for a missing bucket."""
         scheme, location = _split(uri)
         if scheme != "gs":
             raise InvalidArgument(INVALID)
-        bucket, _ = location
-        if self._gcs is None and not (self.buckets / bucket).is_dir():
+        bucket, name = location
+        if self._gcs is not None:
+            if name.endswith("/"):
+                raise InvalidArgument(INVALID)
+            return
+        if not (self.buckets / bucket).is_dir():
             raise NotFound(NOT_FOUND)
+        self._output_path(bucket, name)
 
     @contextlib.asynccontextmanager
     async def open(self, uri: str, max_bytes: int | None = None) -> AsyncIterator[Path]:
@@ -119,7 +125,8 @@ class AudioStorage:
             return await asyncio.to_thread(path.read_bytes)
 
     async def write(self, uri: str, data: bytes) -> None:
-        """Store ``data`` at the ``gs://`` URI ``uri`` (atomically, for local buckets)."""
+        """Store ``data`` at the ``gs://`` URI ``uri``, replacing any object there, as Cloud
+        Storage does (atomically, for local buckets; checked again as at submit)."""
         scheme, location = _split(uri)
         if scheme != "gs":
             raise InvalidArgument(INVALID)
@@ -127,12 +134,31 @@ class AudioStorage:
             blob = self._blob(location)
             await asyncio.to_thread(blob.upload_from_string, data, "application/json")
             return
-        bucket, name = location
-        root = (self.buckets / bucket).resolve()
-        target = (root / name).resolve()
-        if not target.is_relative_to(root) or target == root:
-            raise InvalidArgument(INVALID)
+        target = self._output_path(*location)
         await asyncio.to_thread(_write_atomically, target, data)
+
+    def _output_path(self, bucket: str, name: str) -> Path:
+        """Where a local bucket keeps object ``name``: one file, named by exactly one path.
+
+        Empty, ``.`` and ``..`` segments are refused (two spellings must never name one file,
+        nor a name leave its bucket), as are symlinks on the way, a name that is a directory
+        and a name below a file.
+        """
+        parts = name.split("/")
+        if any(part in ("", ".", "..") or len(part.encode()) > 255 for part in parts):
+            raise InvalidArgument(INVALID)
+        root = (self.buckets / bucket).resolve()
+        target = root.joinpath(*parts)
+        try:
+            clash = target.resolve() != target or target.is_dir()
+            clash = clash or any(
+                parent.exists() and not parent.is_dir() for parent in target.parents
+            )
+        except OSError:  # e.g. a path too long for the file system
+            clash = True
+        if clash:
+            raise InvalidArgument(INVALID)
+        return target
 
     def _local_path(
         self, scheme: str, location: tuple[str, str], *, missing: Callable[[], SpeechError]
@@ -232,11 +258,16 @@ def _missing(location: tuple[str, str]) -> Callable[[], SpeechError]:
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
+    """Write a temporary file beside ``target``, then rename it; never leave it behind."""
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(dir=target.parent, prefix=".hark-")
-    with os.fdopen(handle, "wb") as out:
-        out.write(data)
-    os.replace(name, target)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(name, target)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
 
 
 def _gcs_client() -> Any:

@@ -64,6 +64,8 @@ class Job:
     """When it finished (0 while not); retention counts from here."""
     result: Recognition | None = None
     error: JobError | None = None
+    output_error: JobError | None = None
+    """Why writing the result to ``output_uri`` failed (the result is kept all the same)."""
 
     @property
     def done(self) -> bool:
@@ -112,6 +114,9 @@ class JobStore(Protocol):
         error: JobError | None = None,
     ) -> bool:
         """End a job that is queued or running; False (and no change) if it already ended."""
+
+    async def output_failed(self, name: str, error: JobError) -> bool:
+        """Record that a running job's result could not be written to its ``output_uri``."""
 
     async def delete(self, name: str) -> bool: ...
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import random
 import re
@@ -25,7 +26,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from hark import audio
-from hark.errors import Cancelled, Code, InvalidArgument, NotFound, SpeechError
+from hark.errors import Cancelled, Code, InvalidArgument, NotFound, SpeechError, Unavailable
 from hark.jobs import Job, JobError, JobQueue, JobState, JobStore, Page
 from hark.settings import Limits
 from hark.speech import long_audio
@@ -34,6 +35,9 @@ from hark.speech.recognizer import Recognizer, check_source
 from hark.speech.types import AudioSource, Recognition, RecognitionConfig
 from hark.storage import AudioStorage
 
+log = logging.getLogger(__name__)
+
+OUTPUT_FAILED = "Unable to write the transcript to the output URI."
 INLINE_TOO_LONG = "Inline audio exceeds duration limit. Please use a GCS URI."
 CANCELLED = "Operation cancelled."
 PAGE_SIZE = 50
@@ -166,8 +170,18 @@ class LongRunningRecognizer:
                 on_progress=progress.update,
             )
         if job.output_uri:
-            await self.storage.write(job.output_uri, self.render_output(job, recognition))
+            await self._write_output(job, recognition)
         return recognition
+
+    async def _write_output(self, job: Job, recognition: Recognition) -> None:
+        """Write the result to ``outputConfig.gcsUri``; a failure becomes the response's
+        ``outputError`` and the operation keeps its result (what Google's field is for)."""
+        try:
+            await self.storage.write(job.output_uri, self.render_output(job, recognition))
+        except Exception as failure:
+            error = failure if isinstance(failure, SpeechError) else Unavailable(OUTPUT_FAILED)
+            log.warning("operation %s: writing %s failed: %r", job.name, job.output_uri, failure)
+            await self.store.output_failed(job.name, JobError(error.code, error.message))
 
     async def _check_inline(self, content: bytes, request_plan: Plan) -> None:
         """Refuse inline audio over the limit; audio that cannot be read fails the job later."""

@@ -41,14 +41,22 @@ CREATE TABLE IF NOT EXISTS jobs (
     result TEXT,
     error_code INTEGER,
     error_message TEXT,
-    content BLOB
+    content BLOB,
+    output_error_code INTEGER,
+    output_error_message TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
 CREATE INDEX IF NOT EXISTS jobs_by_end ON jobs (end_time);
 """
+_ADDED_COLUMNS = (
+    ("output_error_code", "INTEGER"),
+    ("output_error_message", "TEXT"),
+)
+"""Columns newer than the first schema, added to older databases when they are opened."""
 _COLUMNS = (
     "name, api_version, state, config, uri, output_uri, progress, start_time,"
-    " last_update_time, end_time, result, error_code, error_message"
+    " last_update_time, end_time, result, error_code, error_message,"
+    " output_error_code, output_error_message"
 )
 _OPEN = "('queued', 'running')"
 
@@ -156,6 +164,14 @@ class SqliteJobStore:
         )  # fmt: skip
         return await self._run(lambda db: _write(db, sql, row) == 1)
 
+    async def output_failed(self, name: str, error: JobError) -> bool:
+        sql = (
+            "UPDATE jobs SET output_error_code = ?, output_error_message = ?"
+            " WHERE name = ? AND state = 'running'"
+        )
+        row = (error.code, error.message, name)
+        return await self._run(lambda db: _write(db, sql, row) == 1)
+
     async def delete(self, name: str) -> bool:
         sql = "DELETE FROM jobs WHERE name = ?"
         return await self._run(lambda db: _write(db, sql, (name,)) == 1)
@@ -179,7 +195,17 @@ def _connect(path: Path) -> sqlite3.Connection:
     db.execute("PRAGMA synchronous = FULL")
     db.execute("PRAGMA busy_timeout = 10000")
     db.executescript(_SCHEMA)
+    _migrate(db)
     return db
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a database made by an older Hark up to ``_SCHEMA`` (columns only ever added)."""
+    present = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+    with db:
+        for column, declaration in _ADDED_COLUMNS:
+            if column not in present:
+                db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {declaration}")
 
 
 def _write(db: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> int:
@@ -194,7 +220,7 @@ def _maybe_job(row: Any) -> Job | None:
 
 def _job(row: Any) -> Job:
     (name, version, state, config, uri, output_uri, progress, start, update, end, result,
-     error_code, error_message) = row  # fmt: skip
+     error_code, error_message, output_code, output_message) = row  # fmt: skip
     return Job(
         name=name,
         api_version=version,
@@ -208,6 +234,7 @@ def _job(row: Any) -> Job:
         end_time=end,
         result=None if result is None else serial.loads(Recognition, result),
         error=None if error_code is None else JobError(error_code, error_message),
+        output_error=None if output_code is None else JobError(output_code, output_message),
     )
 
 
