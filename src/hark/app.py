@@ -23,6 +23,7 @@ from typing import IO
 import uvicorn
 
 from hark.api import operations
+from hark.api.browser import BrowserPolicy
 from hark.api.rest import RestApi
 from hark.api.rest_operations import OperationRoutes
 from hark.api.rpc_server import RpcServer, Tls
@@ -151,8 +152,11 @@ async def serve(settings: Settings) -> None:
         services = await build_services(settings)
         opened.push_async_callback(services.close)
         keys = ApiKeys(settings.api_keys)
-        rest = RestApi(services.core.recognizer, keys, settings.limits)
-        socket_routes = StreamingSocket(services.streaming, keys).routes()
+        browser = BrowserPolicy.for_server(
+            settings.host, settings.allowed_hosts, settings.allowed_origins
+        )
+        rest = RestApi(services.core.recognizer, keys, settings.limits, browser)
+        socket_routes = StreamingSocket(services.streaming, keys, browser).routes()
         server = _QuietServer(
             uvicorn.Config(
                 rest.app([*OperationRoutes(rest, services.long_running).routes(), *socket_routes]),

@@ -51,6 +51,22 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         help="require this API key (repeat for several); without one Hark is open",
     )
     serve.add_argument(
+        "--allowed-host",
+        dest="allowed_hosts",
+        action="append",
+        metavar="NAME",
+        help="a Host name clients may use besides localhost/127.0.0.1/[::1] (repeat; * = any;"
+        " bound to a non-loopback address with none given, any)",
+    )
+    serve.add_argument(
+        "--allowed-origin",
+        dest="allowed_origins",
+        action="append",
+        metavar="ORIGIN",
+        help="a web origin (https://app.example) whose pages may open the streaming WebSocket"
+        " (repeat; * = any; default: only the server's own)",
+    )
+    serve.add_argument(
         "--sync-max-seconds", type=float, help="longest audio for Recognize (default 60)"
     )
     serve.add_argument(
@@ -224,8 +240,9 @@ def _serve(args: argparse.Namespace) -> int:
     flags = {key: value for key, value in vars(args).items() if key != "command"}
     if flags.get("api_keys"):
         flags["api_keys"] = tuple(flags["api_keys"])
-    if flags.get("http_allow"):
-        flags["http_allow"] = tuple(flags["http_allow"])
+    for listed in ("http_allow", "allowed_hosts", "allowed_origins"):
+        if flags.get(listed):
+            flags[listed] = tuple(flags[listed])
     if flags.get("file_roots"):
         flags["file_roots"] = tuple(flags["file_roots"])
     settings = build_settings(flags)

@@ -102,6 +102,10 @@ class Settings:
     data_dir: Path = Path("./data")
     api_keys: tuple[str, ...] = ()
     """Accepted API keys; empty means Hark is open."""
+    allowed_hosts: tuple[str, ...] = ()
+    """``Host`` names accepted besides the loopback names (bound elsewhere: all, if empty)."""
+    allowed_origins: tuple[str, ...] = ()
+    """Browser origins (``https://app.example``) whose pages may open the WebSocket."""
     engine: EngineSettings = field(default_factory=EngineSettings)
     limits: Limits = field(default_factory=Limits)
     jobs: JobSettings = field(default_factory=JobSettings)
@@ -129,7 +133,7 @@ def _convert(name: str, raw: str, current: object) -> object:
     """Turn an environment string into the type of the setting it replaces."""
     if name == "api_keys":
         return tuple(key for key in raw.replace(",", " ").split() if key)
-    if name == "http_allow":
+    if name in ("http_allow", "allowed_hosts", "allowed_origins"):
         return tuple(net for net in raw.replace(",", " ").split() if net)
     if name == "file_roots":
         return tuple(Path(root) for root in raw.split(os.pathsep) if root)

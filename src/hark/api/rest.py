@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from hark.api import access, convert, jsonbody, legacy
+from hark.api.browser import BrowserPolicy, HostCheck, check_content_type
 from hark.api.status import rest_error
 from hark.auth import ApiKeys
 from hark.errors import (
@@ -41,10 +42,17 @@ _BODY_SLACK = 1.4
 class RestApi:
     """Google's Speech-to-Text REST surface (v1, v1p1beta1, legacy v1beta1)."""
 
-    def __init__(self, recognizer: Recognizer, keys: ApiKeys, limits: Limits) -> None:
+    def __init__(
+        self,
+        recognizer: Recognizer,
+        keys: ApiKeys,
+        limits: Limits,
+        browser: BrowserPolicy | None = None,
+    ) -> None:
         self.recognizer = recognizer
         self.keys = keys
         self.limits = limits
+        self.browser = browser or BrowserPolicy()
 
     def routes(self) -> list[Route]:
         return [
@@ -56,7 +64,7 @@ class RestApi:
     def app(self, extra_routes: Sequence[BaseRoute] | None = None) -> Starlette:
         return Starlette(
             routes=[*self.routes(), *(extra_routes or ())],
-            middleware=[Middleware(access.AccessLog)],
+            middleware=[Middleware(access.AccessLog), Middleware(HostCheck, policy=self.browser)],
             exception_handlers={
                 SpeechError: _speech_error,
                 HTTPException: _http_error,
@@ -107,6 +115,7 @@ class RestApi:
         convert.check_request_size(message, self.limits)
 
     async def _read_body(self, request: Request) -> bytes:
+        check_content_type(request.headers.get("content-type"))
         cap = int(self.limits.max_request_bytes * _BODY_SLACK) + 65_536
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
