@@ -137,7 +137,7 @@ async def serve(settings: Settings) -> None:
     ``OSError``/``ValueError`` (or ``ModelUnavailable``) with everything opened closed again.
     """
     tls = tls_of(settings)
-    if settings.host not in _LOCAL_HOSTS and not settings.api_keys:
+    if settings.host not in _LOCAL_HOSTS and not (settings.api_keys or settings.admin_keys):
         log.warning(
             "listening on %s with no API key: anyone who can reach this port can use Hark;"
             " pass --api-key to require one",
@@ -151,7 +151,7 @@ async def serve(settings: Settings) -> None:
         listen(settings.host, settings.grpc_port, what="gRPC", flag="--grpc-port").close()
         services = await build_services(settings)
         opened.push_async_callback(services.close)
-        keys = ApiKeys(settings.api_keys)
+        keys = ApiKeys(settings.api_keys, settings.admin_keys)
         browser = BrowserPolicy.for_server(
             settings.host, settings.allowed_hosts, settings.allowed_origins
         )

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hark import __version__
+from hark.auth import secrets
 from hark.settings import build_settings
 from hark.transcribe.formats import SUFFIXES
 
@@ -48,7 +49,16 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--api-key",
         dest="api_keys",
         action="append",
-        help="require this API key (repeat for several); without one Hark is open",
+        metavar="[NAME=]KEY",
+        help="require this API key (repeat for several; NAME=KEY names it); each key sees only"
+        " the operations it created; without any, Hark is open",
+    )
+    serve.add_argument(
+        "--admin-key",
+        dest="admin_keys",
+        action="append",
+        metavar="[NAME=]KEY",
+        help="an API key that sees every key's operations (repeat for several)",
     )
     serve.add_argument(
         "--allowed-host",
@@ -204,7 +214,8 @@ class RedactSecrets(logging.Filter):
 
     def __init__(self, keys: Sequence[str] = ()) -> None:
         super().__init__()
-        self.keys = sorted((key for key in keys if key), key=len, reverse=True)
+        # Keys shorter than 4 characters would mask ordinary words; nobody should use them.
+        self.keys = sorted((key for key in keys if len(key) >= 4), key=len, reverse=True)
 
     def redact(self, text: str) -> str:
         text = self._USERINFO.sub(r"\1***@", self._QUERY.sub(r"\1***", text))
@@ -238,9 +249,7 @@ def _serve(args: argparse.Namespace) -> int:
     from hark.storage import StorageUnavailable  # noqa: PLC0415
 
     flags = {key: value for key, value in vars(args).items() if key != "command"}
-    if flags.get("api_keys"):
-        flags["api_keys"] = tuple(flags["api_keys"])
-    for listed in ("http_allow", "allowed_hosts", "allowed_origins"):
+    for listed in ("api_keys", "admin_keys", "http_allow", "allowed_hosts", "allowed_origins"):
         if flags.get(listed):
             flags[listed] = tuple(flags[listed])
     if flags.get("file_roots"):
@@ -251,7 +260,7 @@ def _serve(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     for handler in logging.getLogger().handlers:  # every logger's records end here
-        handler.addFilter(RedactSecrets(settings.api_keys))
+        handler.addFilter(RedactSecrets(secrets([*settings.api_keys, *settings.admin_keys])))
     try:
         asyncio.run(serve(settings))
     except (ModelUnavailable, StorageUnavailable) as error:

@@ -101,7 +101,9 @@ class Settings:
     grpc_port: int = 50051
     data_dir: Path = Path("./data")
     api_keys: tuple[str, ...] = ()
-    """Accepted API keys; empty means Hark is open."""
+    """Accepted API keys, each ``secret`` or ``name=secret``; empty means Hark is open."""
+    admin_keys: tuple[str, ...] = ()
+    """Keys (also accepted) that see, cancel and delete every caller's operations."""
     allowed_hosts: tuple[str, ...] = ()
     """``Host`` names accepted besides the loopback names (bound elsewhere: all, if empty)."""
     allowed_origins: tuple[str, ...] = ()
@@ -131,7 +133,7 @@ _GROUPS: dict[str, str] = {
 
 def _convert(name: str, raw: str, current: object) -> object:
     """Turn an environment string into the type of the setting it replaces."""
-    if name == "api_keys":
+    if name in ("api_keys", "admin_keys"):
         return tuple(key for key in raw.replace(",", " ").split() if key)
     if name in ("http_allow", "allowed_hosts", "allowed_origins"):
         return tuple(net for net in raw.replace(",", " ").split() if net)

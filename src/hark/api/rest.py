@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 from hark.api import access, convert, jsonbody, legacy
 from hark.api.browser import BrowserPolicy, HostCheck, check_content_type
 from hark.api.status import rest_error
-from hark.auth import ApiKeys
+from hark.auth import ApiKeys, Caller
 from hark.errors import (
     INTERNAL_MESSAGE,
     Cancelled,
@@ -107,9 +107,12 @@ class RestApi:
         body = await self._read_body(request)
         return jsonbody.parse_object(body)
 
-    def authorize(self, request: Request) -> None:
-        """PERMISSION_DENIED / INVALID_ARGUMENT unless the request carries an accepted key."""
-        self.keys.check(request.query_params.get("key") or request.headers.get("x-goog-api-key"))
+    def authorize(self, request: Request) -> Caller:
+        """The caller; PERMISSION_DENIED / INVALID_ARGUMENT unless the request carries an
+        accepted key."""
+        return self.keys.check(
+            request.query_params.get("key") or request.headers.get("x-goog-api-key")
+        )
 
     def check_size(self, message: Message) -> None:
         convert.check_request_size(message, self.limits)

@@ -22,7 +22,7 @@ from google.protobuf.message import DecodeError, Message
 from hark.api import access, convert, operations, streaming
 from hark.api.convert import ApiVersion
 from hark.api.status import grpc_status
-from hark.auth import ApiKeys
+from hark.auth import ApiKeys, Caller
 from hark.errors import INTERNAL_MESSAGE, Internal, InvalidArgument, SpeechError
 from hark.jobs.service import LongRunningRecognizer
 from hark.settings import Limits
@@ -33,7 +33,9 @@ log = logging.getLogger(__name__)
 
 Context = Any
 """A ``grpc.aio.ServicerContext`` (grpc ships no type hints)."""
-Unary = Callable[[Any, Context], Awaitable[Message]]
+Unary = Callable[[Any, Context, Caller], Awaitable[Message]]
+"""A method: the request, the call's context and the caller the API key names."""
+Handler = Callable[[Any, Context], Awaitable[Message]]
 StreamStream = Callable[[AsyncIterator[Any], Context], AsyncIterator[Message]]
 
 OPERATIONS_SERVICE = "google.longrunning.Operations"
@@ -55,19 +57,19 @@ class Guard:
     def __init__(self, keys: ApiKeys) -> None:
         self.keys = keys
 
-    def authorize(self, context: Context) -> None:
+    def authorize(self, context: Context) -> Caller:
         metadata = dict(context.invocation_metadata() or ())
         key = metadata.get("x-goog-api-key")
-        self.keys.check(key if isinstance(key, str) else None)
+        return self.keys.check(key if isinstance(key, str) else None)
 
-    def unary(self, method: Unary, name: str, request_class: type[Message]) -> Unary:
+    def unary(self, method: Unary, name: str, request_class: type[Message]) -> Handler:
         """``method`` taking the request's raw bytes, parsed only after the key check."""
 
         async def guarded(request: Any, context: Context) -> Message:
             call = access.Call("gRPC", name)
             try:
-                self.authorize(context)
-                response = await method(_parse(request_class, request), context)
+                caller = self.authorize(context)
+                response = await method(_parse(request_class, request), context, caller)
                 call.answered(response)
                 return response
             except BaseException as error:  # mapped to a status, never dropped
@@ -135,16 +137,20 @@ class SpeechServicer:
     def service(self) -> str:
         return f"{self.version.package}.Speech"
 
-    async def recognize(self, request: Any, context: Context) -> Message:
+    async def recognize(self, request: Any, context: Context, caller: Caller) -> Message:
         convert.check_request_size(request, self.limits)
         recognition = await self.recognizer.recognize(*convert.recognize_args(request))
         return convert.recognize_response(recognition, self.version)
 
-    async def long_running_recognize(self, request: Any, context: Context) -> Message:
+    async def long_running_recognize(
+        self, request: Any, context: Context, caller: Caller
+    ) -> Message:
         convert.check_request_size(request, self.limits)
         config, audio = convert.recognize_args(request)
         output_uri = getattr(request.output_config, "gcs_uri", "")
-        job = await self.long_running.submit(self.version.name, config, audio, output_uri)
+        job = await self.long_running.submit(
+            self.version.name, config, audio, output_uri, owner=caller.owner
+        )
         return operations.operation(job)
 
     async def streaming_recognize(
@@ -187,30 +193,34 @@ class OperationsServicer:
     def __init__(self, long_running: LongRunningRecognizer) -> None:
         self.long_running = long_running
 
-    async def get_operation(self, request: Any, context: Context) -> Message:
-        return operations.operation(await self.long_running.get(request.name))
+    async def get_operation(self, request: Any, context: Context, caller: Caller) -> Message:
+        return operations.operation(await self.long_running.get(request.name, caller.sees))
 
-    async def list_operations(self, request: Any, context: Context) -> Message:
+    async def list_operations(self, request: Any, context: Context, caller: Caller) -> Message:
         # One Operations service serves both versions: gRPC clients decode by @type.
         page = await self.long_running.list(
-            filter_text=request.filter, page_size=request.page_size, page_token=request.page_token
+            filter_text=request.filter,
+            page_size=request.page_size,
+            page_token=request.page_token,
+            owner=caller.sees,
         )
         return operations.list_response(page)
 
-    async def delete_operation(self, request: Any, context: Context) -> Message:
-        await self.long_running.delete(request.name)
+    async def delete_operation(self, request: Any, context: Context, caller: Caller) -> Message:
+        await self.long_running.delete(request.name, caller.sees)
         return empty_pb2.Empty()
 
-    async def cancel_operation(self, request: Any, context: Context) -> Message:
-        await self.long_running.cancel(request.name)
+    async def cancel_operation(self, request: Any, context: Context, caller: Caller) -> Message:
+        await self.long_running.cancel(request.name, caller.sees)
         return empty_pb2.Empty()
 
-    async def wait_operation(self, request: Any, context: Context) -> Message:
+    async def wait_operation(self, request: Any, context: Context, caller: Caller) -> Message:
         timeout = WAIT_DEFAULT_SECONDS
         if request.HasField("timeout"):  # any Duration, even 2**62 s or negative: clamped
             asked = request.timeout.seconds + request.timeout.nanos / 1e9
             timeout = min(max(asked, 0.0), WAIT_MAX_SECONDS)
-        return operations.operation(await self.long_running.wait(request.name, timeout))
+        job = await self.long_running.wait(request.name, timeout, caller.sees)
+        return operations.operation(job)
 
     def handler(self, guard: Guard) -> grpc.GenericRpcHandler:
         methods = {
@@ -229,7 +239,7 @@ class OperationsServicer:
         )
 
 
-def _unary(method: Unary) -> grpc.RpcMethodHandler:
+def _unary(method: Handler) -> grpc.RpcMethodHandler:
     # No request_deserializer: gRPC's own would answer bad bytes with INTERNAL/UNKNOWN before
     # the key check; the guard parses them instead.
     return grpc.unary_unary_rpc_method_handler(method, response_serializer=_serialize)

@@ -77,8 +77,13 @@ class LongRunningRecognizer:
         config: RecognitionConfig,
         source: AudioSource,
         output_uri: str = "",
+        *,
+        owner: str = "",
     ) -> Job:
-        """Accept a LongRunningRecognize request, or raise what Google raises at once."""
+        """Accept a LongRunningRecognize request, or raise what Google raises at once.
+
+        ``owner`` (the caller's key name) is the only one, besides an admin, who sees the job.
+        """
         request_plan = self.recognizer.validate(config)
         check_source(source)
         if source.content:
@@ -94,16 +99,18 @@ class LongRunningRecognizer:
             config=config,
             uri=source.uri,
             output_uri=output_uri,
+            owner=owner,
             start_time=now,
             last_update_time=now,
         )
         await self.queue.submit(job, None if source.uri else source.content)
         return job
 
-    async def get(self, name: str) -> Job:
-        """The operation ``name``; NOT_FOUND if there is none (or it was purged)."""
+    async def get(self, name: str, owner: str | None = None) -> Job:
+        """The operation ``name``; NOT_FOUND if there is none (or it was purged), or it is not
+        ``owner``'s (None: anyone's)."""
         job = await self.store.get(name)
-        if job is None:
+        if job is None or (owner is not None and job.owner != owner):
             raise NotFound(f"Operation not found: {name}")
         return job
 
@@ -114,6 +121,7 @@ class LongRunningRecognizer:
         filter_text: str = "",
         page_size: int = 0,
         page_token: str = "",
+        owner: str | None = None,
     ) -> Page:
         """Operations oldest first; ``filter_text`` may be ``done=true`` or ``done=false``."""
         done = None
@@ -126,27 +134,28 @@ class LongRunningRecognizer:
             raise InvalidArgument("page_size must not be negative.")
         size = min(page_size or PAGE_SIZE, MAX_PAGE_SIZE)
         return await self.store.list(
-            api_version=api_version, done=done, page_size=size, page_token=page_token
+            api_version=api_version, done=done, page_size=size, page_token=page_token, owner=owner
         )
 
-    async def cancel(self, name: str) -> Job:
+    async def cancel(self, name: str, owner: str | None = None) -> Job:
         """End the operation with CANCELLED unless it already ended; its work stops."""
-        await self.get(name)
+        await self.get(name, owner)
         error = JobError(Code.CANCELLED, CANCELLED)
         if await self.store.finish(name, JobState.CANCELLED, time.time(), error=error):
             await self.queue.stop_work(name)
-        return await self.get(name)
+        return await self.get(name, owner)
 
-    async def delete(self, name: str) -> None:
+    async def delete(self, name: str, owner: str | None = None) -> None:
         """Forget the operation; if it was still running, its work stops."""
+        await self.get(name, owner)
         if not await self.store.delete(name):
             raise NotFound(f"Operation not found: {name}")
         await self.queue.stop_work(name)
 
-    async def wait(self, name: str, timeout: float) -> Job:
+    async def wait(self, name: str, timeout: float, owner: str | None = None) -> Job:
         """The operation once done, or as it is after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
-        while not (job := await self.get(name)).done and time.monotonic() < deadline:
+        while not (job := await self.get(name, owner)).done and time.monotonic() < deadline:
             await asyncio.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
         return job
 

@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     error_message TEXT,
     content BLOB,
     output_error_code INTEGER,
-    output_error_message TEXT
+    output_error_message TEXT,
+    owner TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
 CREATE INDEX IF NOT EXISTS jobs_by_end ON jobs (end_time);
@@ -51,12 +52,13 @@ CREATE INDEX IF NOT EXISTS jobs_by_end ON jobs (end_time);
 _ADDED_COLUMNS = (
     ("output_error_code", "INTEGER"),
     ("output_error_message", "TEXT"),
+    ("owner", "TEXT NOT NULL DEFAULT ''"),
 )
 """Columns newer than the first schema, added to older databases when they are opened."""
 _COLUMNS = (
     "name, api_version, state, config, uri, output_uri, progress, start_time,"
     " last_update_time, end_time, result, error_code, error_message,"
-    " output_error_code, output_error_message"
+    " output_error_code, output_error_message, owner"
 )
 _OPEN = "('queued', 'running')"
 
@@ -76,11 +78,11 @@ class SqliteJobStore:
     async def create(self, job: Job, content: bytes | None) -> None:
         row = (
             job.name, job.api_version, job.state.value, serial.dumps(job.config), job.uri,
-            job.output_uri, job.start_time, job.last_update_time, content,
+            job.output_uri, job.start_time, job.last_update_time, content, job.owner,
         )  # fmt: skip
         sql = (
             "INSERT INTO jobs (name, api_version, state, config, uri, output_uri, start_time,"
-            " last_update_time, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " last_update_time, content, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
         await self._run(lambda db: _write(db, sql, row))
 
@@ -95,7 +97,13 @@ class SqliteJobStore:
         return None if row is None else row[0]
 
     async def list(
-        self, *, api_version: str | None, done: bool | None, page_size: int, page_token: str
+        self,
+        *,
+        api_version: str | None,
+        done: bool | None,
+        page_size: int,
+        page_token: str,
+        owner: str | None = None,
     ) -> Page:
         after = _seq_from_token(page_token)
         sql = f"SELECT seq, {_COLUMNS} FROM jobs WHERE seq > ?"
@@ -103,6 +111,9 @@ class SqliteJobStore:
         if api_version is not None:
             sql += " AND api_version = ?"
             args.append(api_version)
+        if owner is not None:
+            sql += " AND owner = ?"
+            args.append(owner)
         if done is not None:
             sql += f" AND state {'NOT IN' if done else 'IN'} {_OPEN}"
         sql += " ORDER BY seq LIMIT ?"
@@ -220,7 +231,7 @@ def _maybe_job(row: Any) -> Job | None:
 
 def _job(row: Any) -> Job:
     (name, version, state, config, uri, output_uri, progress, start, update, end, result,
-     error_code, error_message, output_code, output_message) = row  # fmt: skip
+     error_code, error_message, output_code, output_message, owner) = row  # fmt: skip
     return Job(
         name=name,
         api_version=version,
@@ -235,6 +246,7 @@ def _job(row: Any) -> Job:
         result=None if result is None else serial.loads(Recognition, result),
         error=None if error_code is None else JobError(error_code, error_message),
         output_error=None if output_code is None else JobError(output_code, output_message),
+        owner=owner,
     )
 
 
