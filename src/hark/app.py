@@ -24,6 +24,7 @@ import uvicorn
 
 from hark.api import operations
 from hark.api.browser import BrowserPolicy
+from hark.api.deadlines import header_deadline
 from hark.api.rest import RestApi
 from hark.api.rest_operations import OperationRoutes
 from hark.api.rpc_server import RpcServer, Tls
@@ -167,6 +168,8 @@ async def serve(settings: Settings) -> None:
                 ssl_certfile=tls.cert if tls else None,
                 ssl_keyfile=tls.key if tls else None,
                 timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+                limit_concurrency=settings.max_connections,
+                http=header_deadline(settings.limits.request_timeout_seconds),
             )
         )
         rpc = RpcServer(
@@ -175,6 +178,7 @@ async def serve(settings: Settings) -> None:
             services.streaming,
             keys,
             settings.limits,
+            max_calls=settings.max_connections,
         )
         await rpc.start(settings.host, settings.grpc_port, tls)
         rest_task = asyncio.create_task(server.serve(sockets=[rest_socket]))

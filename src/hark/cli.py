@@ -83,6 +83,17 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--max-request-bytes", type=int, help="largest request payload (default 10485760)"
     )
     serve.add_argument(
+        "--request-timeout-seconds",
+        type=float,
+        help="longest a REST request's headers, then its body, may take to arrive (default 120)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        help="REST connections and gRPC calls served at once; past it 503 /"
+        " RESOURCE_EXHAUSTED (default 512)",
+    )
+    serve.add_argument(
         "--inline-async-max-seconds",
         type=float,
         help="longest inline audio for LongRunningRecognize (default 60)",

@@ -22,6 +22,8 @@ class Limits:
     """Longest audio ``Recognize`` takes (Google: about 1 minute)."""
     max_request_bytes: int = 10_485_760
     """Largest request payload (Google: 10485760 bytes)."""
+    request_timeout_seconds: float = 120.0
+    """Longest a REST request's headers, and then its body, may take to arrive (slow clients)."""
     max_phrases: int = 5_000
     """Phrase hints per request."""
     max_phrase_characters: int = 100
@@ -112,6 +114,9 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     jobs: JobSettings = field(default_factory=JobSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
+    max_connections: int = 512
+    """REST connections (uvicorn answers 503 past it) and gRPC calls (RESOURCE_EXHAUSTED)
+    served at once."""
     log_level: str = "info"
     tls_cert: Path | None = None
     """PEM certificate chain; with ``tls_key``, REST and gRPC serve TLS only."""

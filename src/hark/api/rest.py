@@ -7,6 +7,7 @@ and nowhere else.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any, cast
@@ -26,6 +27,7 @@ from hark.auth import ApiKeys, Caller
 from hark.errors import (
     INTERNAL_MESSAGE,
     Cancelled,
+    DeadlineExceeded,
     Internal,
     SpeechError,
     Unimplemented,
@@ -35,6 +37,7 @@ from hark.speech.recognizer import Recognizer
 
 log = logging.getLogger(__name__)
 
+BODY_TOO_SLOW = "The request body did not arrive in time."
 # JSON is base64 (4/3 of the audio) plus the config; refuse bodies far past that unread.
 _BODY_SLACK = 1.4
 
@@ -123,15 +126,22 @@ class RestApi:
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
             raise convert.request_too_large(self.limits)
-        chunks, size = [], 0
-        try:
+        chunks: list[bytes] = []
+
+        async def read() -> None:
+            size = 0
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > cap:
                     raise convert.request_too_large(self.limits)
                 chunks.append(chunk)
+
+        try:
+            await asyncio.wait_for(read(), self.limits.request_timeout_seconds)
         except ClientDisconnect:  # gone mid-upload: nobody to answer, nothing went wrong here
             raise Cancelled("The client closed the request.") from None
+        except TimeoutError:  # a slow or stalled client must not hold the server
+            raise DeadlineExceeded(BODY_TOO_SLOW) from None
         return b"".join(chunks)
 
 
