@@ -217,7 +217,7 @@ def test_real_server_fetches_only_what_it_may(fetching_server: Server) -> None:
         assert answer.status_code == 200, answer.text
         assert answer.json()["results"]
         for refused in (
-            f"http://localhost:{files.server_address[1]}/{wav.name}",
+            f"http://127.0.0.2:{files.server_address[1]}/{wav.name}",
             "http://169.254.169.254/",
         ):
             answer = httpx.post(url, json={"config": config, "audio": {"uri": refused}}, timeout=60)
