@@ -91,7 +91,8 @@ audios = st.fixed_dictionaries(
     optional={
         "content": contents.map(lambda data: base64.b64encode(data).decode()) | scalars,
         "uri": st.sampled_from(["gs://bkt/a.wav", "gs://bkt/../x", "file:///etc/passwd",
-                                "http://169.254.169.254/", "gs://" + "b" * 300 + "/o"])
+                                "http://169.254.169.254/", "gs://" + "b" * 300 + "/o",
+                                "gs://[bkt/o", "http://[::1/x", "gs://bkt/" + "o" * 300])
         | st.text(max_size=30),
     },
 )  # fmt: skip

@@ -117,6 +117,13 @@ async def test_internal_addresses_are_refused_with_one_text(tmp_path: Path, host
     assert refused.value.message == FETCH_FAILED
 
 
+@pytest.mark.parametrize("uri", ["http://[::1/a.wav", "gs://[bkt/o", "https://exa mple.com/"])
+async def test_malformed_uris_are_invalid_argument(tmp_path: Path, uri: str) -> None:
+    store = storage(tmp_path, http_audio=True, http_timeout_seconds=5)
+    with pytest.raises(InvalidArgument):
+        await store.read(uri)
+
+
 async def test_closed_and_open_ports_answer_alike(tmp_path: Path, origin: str) -> None:
     store = storage(tmp_path, http_audio=True, http_allow=("127.0.0.0/8",))
     answers = []

@@ -82,7 +82,7 @@ async def download(
         await asyncio.wait_for(_follow(url, out, policy, max_bytes), deadline)
     except TimeoutError:
         raise FetchFailed(f"no complete answer within {deadline:g} s") from None
-    except httpx.HTTPError as error:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as error:  # ValueError: bad URLs
         raise FetchFailed(f"{type(error).__name__}: {error}") from None
 
 

@@ -218,7 +218,10 @@ class AudioStorage:
 
 def _split(uri: str) -> tuple[str, tuple[str, str]]:
     """(scheme, (bucket or host, object or path)); INVALID_ARGUMENT for what Hark cannot read."""
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise InvalidArgument(INVALID) from None
     scheme = parts.scheme.lower()
     if scheme == "gs":
         name = unquote(parts.path.removeprefix("/"))
