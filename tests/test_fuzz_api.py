@@ -12,6 +12,7 @@ import asyncio
 import base64
 import json
 import logging
+import resource
 from collections.abc import AsyncIterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +121,8 @@ class Target:
     """The app on the test session's event loop; ``run`` is called from hypothesis's thread."""
 
     loop: asyncio.AbstractEventLoop
+    peak_rss_before: int
+    """``ru_maxrss`` (KiB) when the fuzzing began."""
     app: Starlette
     rest: httpx.AsyncClient
     channel: grpc.aio.Channel
@@ -168,7 +171,8 @@ async def target(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Targ
         httpx.AsyncClient(transport=transport, base_url="http://localhost") as rest,
         grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel,
     ):
-        yield Target(asyncio.get_running_loop(), app, rest, channel, errors)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        yield Target(asyncio.get_running_loop(), peak, app, rest, channel, errors)
     logging.getLogger().removeHandler(handler)
     access.setLevel(level)
     await rpc.stop(1)
@@ -370,3 +374,9 @@ async def test_fuzz_websocket_config_frames(target: Target) -> None:
 
     await asyncio.to_thread(case)
     no_errors_logged(target)
+
+
+def test_fuzzing_kept_memory_bounded(target: Target) -> None:
+    """Runs last: every case above together raised the process's peak RSS by under 100 MB."""
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - target.peak_rss_before
+    assert grown_kib < 100 * 1024, f"peak RSS grew {grown_kib / 1024:.0f} MB while fuzzing"
