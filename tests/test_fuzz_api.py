@@ -61,13 +61,13 @@ scalars = (
     | st.sampled_from(["LINEAR16", "FLAC", "MULAW", "OGG_OPUS", "WEBM_OPUS", "MP3", "en-US",
                       "latest_long", "video", "1e400", "-1", "NaN", "true", "AAAA"])
 )  # fmt: skip
-json_values = st.recursive(
-    scalars,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
-    ),
-    max_leaves=16,
-)
+
+
+def _nested(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+
+
+json_values = st.recursive(scalars, _nested, max_leaves=16)
 CONFIG_FIELDS = [
     "encoding", "sampleRateHertz", "audioChannelCount", "enableSeparateRecognitionPerChannel",
     "languageCode", "alternativeLanguageCodes", "maxAlternatives", "profanityFilter",
