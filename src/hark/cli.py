@@ -145,7 +145,8 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     serve.add_argument(
         "--http-timeout-seconds",
         type=float,
-        help="deadline of one whole http(s) fetch, redirects included (default 120)",
+        help="deadline of one whole http(s) fetch, redirects included"
+        " (default 600; Recognize's stop at 60)",
     )
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     serve.add_argument(

@@ -90,8 +90,9 @@ class StorageSettings:
     """Networks (CIDR) fetches may reach besides public addresses, e.g. ``10.0.0.0/8``."""
     http_max_bytes: int = 1 << 30
     """Largest audio fetched from an http(s):// URI."""
-    http_timeout_seconds: float = 120.0
-    """Deadline of one whole http(s) fetch: resolving, connecting, redirects and the body."""
+    http_timeout_seconds: float = 600.0
+    """Deadline of one whole http(s) fetch: resolving, connecting, redirects and the body
+    (``Recognize``'s own fetches stop at 60 s)."""
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ NOT_FOUND = "Requested entity was not found."
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
 _SYNC_MAX_BYTES = 64 << 20
 """Recognize reads a URI into memory; a minute of any encoding fits well within this."""
+_SYNC_FETCH_SECONDS = 60.0
+"""Recognize's http(s) fetch deadline (at most ``http_timeout_seconds``): a client waits."""
 
 
 class StorageUnavailable(RuntimeError):
@@ -91,12 +93,15 @@ class AudioStorage:
         self._output_path(bucket, name)
 
     @contextlib.asynccontextmanager
-    async def open(self, uri: str, max_bytes: int | None = None) -> AsyncIterator[Path]:
+    async def open(
+        self, uri: str, max_bytes: int | None = None, deadline: float | None = None
+    ) -> AsyncIterator[Path]:
         """A local file holding the object for the duration of the block.
 
         Local objects are used in place; remote ones are downloaded to a temporary file under
         the data dir (never into memory) and removed afterwards. An http(s) download stops at
-        ``max_bytes`` (default ``http_max_bytes``) with INVALID_ARGUMENT.
+        ``max_bytes`` (default ``http_max_bytes``) with INVALID_ARGUMENT, and fails after
+        ``deadline`` seconds (default ``http_timeout_seconds``).
         """
         scheme, location = self._split(uri)
         missing = _missing(location)
@@ -111,7 +116,12 @@ class AudioStorage:
             if scheme == "gs":
                 await asyncio.to_thread(self._download_gcs, location, path)
             else:
-                await self._download_http(uri, path, max_bytes or self.settings.http_max_bytes)
+                await self._download_http(
+                    uri,
+                    path,
+                    max_bytes or self.settings.http_max_bytes,
+                    deadline or self.settings.http_timeout_seconds,
+                )
             yield path
         finally:
             path.unlink(missing_ok=True)
@@ -119,7 +129,9 @@ class AudioStorage:
     async def read(self, uri: str) -> bytes:
         """The bytes behind ``uri`` for synchronous Recognize (NOT_FOUND as at submit)."""
         await self.check(uri)
-        async with self.open(uri, min(_SYNC_MAX_BYTES, self.settings.http_max_bytes)) as path:
+        max_bytes = min(_SYNC_MAX_BYTES, self.settings.http_max_bytes)
+        deadline = min(_SYNC_FETCH_SECONDS, self.settings.http_timeout_seconds)
+        async with self.open(uri, max_bytes, deadline) as path:
             if path.stat().st_size > _SYNC_MAX_BYTES:
                 raise InvalidArgument(SYNC_TOO_LONG)
             return await asyncio.to_thread(path.read_bytes)
@@ -190,7 +202,7 @@ class AudioStorage:
         except exceptions.NotFound:
             raise _missing(location)() from None
 
-    async def _download_http(self, uri: str, path: Path, max_bytes: int) -> None:
+    async def _download_http(self, uri: str, path: Path, max_bytes: int, deadline: float) -> None:
         try:
             with open(path, "wb") as out:
                 await fetch.download(
@@ -198,7 +210,7 @@ class AudioStorage:
                     out,
                     policy=self._policy,
                     max_bytes=max_bytes,
-                    deadline=self.settings.http_timeout_seconds,
+                    deadline=deadline,
                 )
         except fetch.TooLarge:
             sync = max_bytes < self.settings.http_max_bytes  # read()'s cap for Recognize
