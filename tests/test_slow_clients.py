@@ -14,14 +14,18 @@ from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
+import grpc
 import httpx
 import pytest
 import websockets
+from google.cloud import speech_v1
 
 from hark.api.rest import BODY_TOO_SLOW, RestApi
+from hark.api.rpc_server import RpcServer
 from hark.auth import ApiKeys
 from hark.settings import Limits
 
+from audio_samples import tone, wav_bytes
 from conftest import Server, start_server
 from cores import build_cores
 from fake_engine import FakeEngine
@@ -131,3 +135,30 @@ async def test_the_header_deadline_spares_websockets_and_keep_alive(strict_serve
     async with httpx.AsyncClient(base_url=strict_server.url, timeout=30) as client:
         for _ in range(2):  # one connection, reused within uvicorn's keep-alive
             assert (await client.get("/healthz")).status_code == 200
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_grpc_calls_past_the_cap_are_resource_exhausted(tmp_path: Path) -> None:
+    cores = await build_cores(FakeEngine(["hello world"], delay=1.0), tmp_path)
+    server = RpcServer(
+        cores.recognizer, cores.long_running, cores.streaming, ApiKeys(()), Limits(), max_calls=1
+    )
+    port = await server.start("127.0.0.1", 0)
+    request = speech_v1.RecognizeRequest(
+        config={"language_code": "en-US"}, audio={"content": wav_bytes(tone(0.5))}
+    )
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            recognize = channel.unary_unary(
+                "/google.cloud.speech.v1.Speech/Recognize",
+                request_serializer=speech_v1.RecognizeRequest.serialize,
+                response_deserializer=speech_v1.RecognizeResponse.deserialize,
+            )
+            calls = [recognize(request, timeout=30) for _ in range(3)]
+            outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    finally:
+        await server.stop(1)
+        await cores.close()
+    codes = [o.code() if isinstance(o, grpc.aio.AioRpcError) else "OK" for o in outcomes]
+    assert codes.count("OK") >= 1
+    assert grpc.StatusCode.RESOURCE_EXHAUSTED in codes
