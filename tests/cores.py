@@ -9,6 +9,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from hark.api import operations
+from hark.api.openai import OpenAIApi
 from hark.api.rest import RestApi
 from hark.api.rest_operations import OperationRoutes
 from hark.api.websocket import StreamingSocket
@@ -64,8 +65,16 @@ async def build_cores(
 
 
 def rest_app(cores: Cores, keys: ApiKeys | None = None, limits: Limits | None = None) -> Starlette:
-    """The REST and WebSocket app ``hark serve`` runs, over ``cores``."""
+    """The REST, WebSocket and OpenAI app ``hark serve`` runs, over ``cores``."""
     keys = keys or ApiKeys(())
-    rest = RestApi(cores.recognizer, keys, limits or Limits())
+    limits = limits or Limits()
+    rest = RestApi(cores.recognizer, keys, limits)
     socket = StreamingSocket(cores.streaming, keys)
-    return rest.app([*OperationRoutes(rest, cores.long_running).routes(), *socket.routes()])
+    openai_api = OpenAIApi(cores.recognizer, keys, limits)
+    return rest.app(
+        [
+            *OperationRoutes(rest, cores.long_running).routes(),
+            *socket.routes(),
+            *openai_api.routes(),
+        ]
+    )

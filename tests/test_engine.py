@@ -393,3 +393,12 @@ def test_language_is_given_or_detected_among_candidates(
     options = DecodeOptions(language=language, candidate_languages=candidates)
     assert engine.info.multilingual
     assert engine._language(tone(1.0), options) == expected
+
+
+def test_temperature_ladder_is_whispers() -> None:
+    """OpenAI's ``temperature`` starts Whisper's fallback ladder, as Whisper's own CLI does."""
+    from hark.engine.whisper import _temperatures
+
+    assert _temperatures(0.0) == (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    assert _temperatures(0.5) == (0.5, 0.7, 0.9)
+    assert _temperatures(1.0) == (1.0,)

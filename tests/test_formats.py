@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from hark.speech import formats
 from hark.speech.types import Alternative, Result, WordInfo
-from hark.transcribe import formats
 
 
 def timed(

@@ -6,6 +6,7 @@ beside it, against a real server on the port the README names (rewritten to a fr
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -66,7 +67,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Ser
 def test_every_block_is_checked() -> None:
     setup, *checked = BLOCKS
     assert setup.startswith("make serve") and "make test" in setup  # CI runs these itself
-    assert len(checked) == 4, "a new README shell block needs a test here"
+    assert len(checked) == 5, "a new README shell block needs a test here"
 
 
 def test_try_it(served: tuple[Path, Server]) -> None:
@@ -90,6 +91,16 @@ def test_long_running_example(served: tuple[Path, Server]) -> None:
     result = run(block("mkdir -p data/buckets"), copy, server.port)
     assert result.returncode == 0, result.stderr
     assert '"name"' in result.stdout and '"error"' not in result.stdout, result.stdout
+
+
+def test_openai_curl_example(served: tuple[Path, Server]) -> None:
+    copy, server = served
+    result = run(block("curl -s localhost:8080/v1/audio"), copy, server.port)
+    assert result.returncode == 0, result.stderr
+    body, end = json.JSONDecoder().raw_decode(result.stdout)  # curl adds no newline
+    assert body["text"], result.stdout
+    subtitles = result.stdout[end:]
+    assert subtitles.startswith("1\n00:00:0") and " --> " in subtitles, subtitles
 
 
 def test_install_with_pip_alone(tmp_path: Path) -> None:

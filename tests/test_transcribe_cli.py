@@ -16,9 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
+from hark import media
 from hark.errors import InvalidArgument
 from hark.speech.types import RecognitionConfig
-from hark.transcribe import media, remote
+from hark.transcribe import remote
 
 from audio_samples import encode
 from conftest import Server, corpus_file, free_port, reference, start_server

@@ -25,6 +25,7 @@ import uvicorn
 from hark.api import operations
 from hark.api.browser import BrowserPolicy
 from hark.api.deadlines import header_deadline
+from hark.api.openai import OpenAIApi
 from hark.api.rest import RestApi
 from hark.api.rest_operations import OperationRoutes
 from hark.api.rpc_server import RpcServer, Tls
@@ -158,9 +159,16 @@ async def serve(settings: Settings) -> None:
         )
         rest = RestApi(services.core.recognizer, keys, settings.limits, browser)
         socket_routes = StreamingSocket(services.streaming, keys, browser).routes()
+        openai_routes = OpenAIApi(services.core.recognizer, keys, settings.limits).routes()
         server = _QuietServer(
             uvicorn.Config(
-                rest.app([*OperationRoutes(rest, services.long_running).routes(), *socket_routes]),
+                rest.app(
+                    [
+                        *OperationRoutes(rest, services.long_running).routes(),
+                        *socket_routes,
+                        *openai_routes,
+                    ]
+                ),
                 log_config=None,  # uvicorn's lines go through Hark's logging setup
                 log_level=settings.log_level,
                 lifespan="off",

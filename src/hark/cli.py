@@ -17,14 +17,15 @@ from pathlib import Path
 from hark import __version__
 from hark.auth import secrets
 from hark.settings import build_settings
-from hark.transcribe.formats import SUFFIXES
+from hark.transcribe import SUFFIXES
 
 
 def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = commands.add_parser(
         "serve",
         help="run the server (REST and gRPC)",
-        description="Serve Google's Speech-to-Text API. Every flag also reads HARK_<FLAG>.",
+        description="Serve Google's Speech-to-Text API (and OpenAI's audio API)."
+        " Every flag also reads HARK_<FLAG>.",
     )
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="REST port (default 8080)")
@@ -102,6 +103,16 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--async-max-seconds",
         type=float,
         help="longest audio for LongRunningRecognize (default 28800 = 480 min)",
+    )
+    serve.add_argument(
+        "--openai-max-file-bytes",
+        type=int,
+        help="largest file for /v1/audio (OpenAI's API; default 26214400 = 25 MB)",
+    )
+    serve.add_argument(
+        "--openai-max-seconds",
+        type=float,
+        help="longest audio one /v1/audio request transcribes (default 3600)",
     )
     serve.add_argument("--job-workers", type=int, help="operations recognised at once (default 1)")
     serve.add_argument(

@@ -1,5 +1,5 @@
 """Float32 sample tools shared by Google-encoded audio (``audio``) and any media file
-(``transcribe.media``): mixing down, regrouping into chunks, resampling to 16 kHz.
+(``media``): mixing down, regrouping into chunks, resampling to 16 kHz.
 
 Arrays are (n_channels, n) planar float32 in [-1, 1]; ``mixdown`` gives the engine's (n,).
 """

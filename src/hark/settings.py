@@ -40,6 +40,12 @@ class Limits:
     """Longest inline ``content`` for LongRunningRecognize (Google: about 1 minute)."""
     async_max_seconds: float = 28_800.0
     """Longest audio for LongRunningRecognize (Google: 480 minutes)."""
+    openai_max_file_bytes: int = 26_214_400
+    """Largest file for OpenAI's ``/v1/audio`` routes (OpenAI: 25 MB)."""
+    openai_max_seconds: float = 3_600.0
+    """Longest audio one ``/v1/audio`` request transcribes: the request holds its client (and
+    the engine) until done, so it is kept well inside the OpenAI SDK's 600 s timeout on a
+    modest CPU, while admitting an hour of speech (25 MB of 48 kbps MP3 is 73 minutes)."""
 
 
 @dataclass(frozen=True)

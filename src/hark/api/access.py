@@ -4,8 +4,10 @@
 method and path (never the query string, which may hold ``key=``), the status (HTTP for REST,
 the gRPC code name otherwise), the duration, and what the response says about the work: its
 billed audio time (``totalBilledTime``: whole seconds, per channel recognised), its
-``requestId``, or the operation's name. A failure adds Google's message as ``error="..."``;
-those messages never hold keys. Nothing else of a request is read: no key, no audio.
+``requestId``, or the operation's name; an OpenAI-style transcription, its audio length. A
+failure adds the client's error message (Google's, or OpenAI's on ``/v1/audio`` and
+``/v1/models``) as ``error="..."``; those messages never hold keys. Nothing else of a request
+is read: no key, no audio.
 
 Lines are at info level (``/healthz`` at debug, so health probes do not drown the log).
 """

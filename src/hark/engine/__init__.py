@@ -73,6 +73,10 @@ class DecodeOptions:
     so a stream decoded in pieces continues its sentence; None for none.
     ``max_new_tokens`` caps the tokens decoded per 30 s window (None: the model's limit), so
     a decoder caught in a repetition loop stops early.
+    ``task`` is Whisper's: "transcribe", or "translate" (speech in any language written in
+    English; multilingual models only). ``temperature`` is the first sampling temperature:
+    0 decodes greedily/by beam and falls back to sampling at rising temperatures (up to 1)
+    only when a window's decode looks broken, as Whisper does; above 0 starts sampling there.
     """
 
     language: str | None = "en"
@@ -83,6 +87,8 @@ class DecodeOptions:
     word_timestamps: bool = True
     initial_prompt: str | None = None
     max_new_tokens: int | None = None
+    task: str = "transcribe"
+    temperature: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -169,7 +169,8 @@ class WhisperEngine:
                 transcripts[index] = _silence(audio, options)
                 continue
             language = self._language(audio, options)
-            if audio.shape[0] <= _WINDOW_SAMPLES:
+            # The shared pass decodes at temperature 0 without fallback: sampling runs alone.
+            if audio.shape[0] <= _WINDOW_SAMPLES and options.temperature == 0:
                 by_language.setdefault(language, []).append(index)
             else:
                 transcripts[index] = self._transcribe_speech(audio, language, options)
@@ -206,6 +207,8 @@ class WhisperEngine:
             hotwords=options.prompt or None,
             initial_prompt=options.initial_prompt or None,
             max_new_tokens=options.max_new_tokens,
+            task=options.task,
+            temperature=_temperatures(options.temperature),
             vad_filter=False,
         )
         with model.remembering_encoder_outputs(stop):
@@ -214,7 +217,11 @@ class WhisperEngine:
                 decoded.append(fw)
                 if progress is not None:
                     progress(float(fw.end))
-            words = _align_words(model, audio, decoded, language) if options.word_timestamps else {}
+            words = (
+                _align_words(model, audio, decoded, _tokenizer(model, language, options.task))
+                if options.word_timestamps
+                else {}
+            )
         segments = tuple(
             _segment(fw, words.get(index), duration) for index, fw in enumerate(decoded)
         )
@@ -281,7 +288,7 @@ class WhisperEngine:
     ) -> list[Transcript]:
         """One encoder call and one beam search for several ≤30 s clips of one language."""
         model = self._loaded()
-        tokenizer = _tokenizer(model, language)
+        tokenizer = _tokenizer(model, language, options.task)
         features = np.stack([pad_or_trim(model.feature_extractor(a)[..., :-1]) for a in audios])
         encoded = model.model.encode(get_ctranslate2_storage(features), to_cpu=True)
         prompt = model.get_prompt(tokenizer, [], without_timestamps=False, hotwords=options.prompt)
@@ -369,7 +376,7 @@ class WhisperEngine:
         """Raw beam-search hypotheses, best first, with duplicates still in."""
         model = self._loaded()
         language = self._language(audio, options)
-        tokenizer = _tokenizer(model, language)
+        tokenizer = _tokenizer(model, language, options.task)
         features = model.feature_extractor(audio)
         # The extractor pads one hop; transcribe() drops that frame too before padding to 30 s.
         encoder_output = model.encode(pad_or_trim(features[..., :-1]))
@@ -457,7 +464,7 @@ def _fingerprint(features: np.ndarray) -> bytes:
 
 
 def _align_words(
-    model: _MemoWhisperModel, audio: Samples, decoded: list[Any], language: str
+    model: _MemoWhisperModel, audio: Samples, decoded: list[Any], tokenizer: Tokenizer
 ) -> dict[int, dict[str, Any]]:
     """Word timings for decoded segments: one encoder pass and one alignment per 30 s window.
 
@@ -466,7 +473,6 @@ def _align_words(
     alignment cannot move the decoder's position. Returns, by segment index, the segment
     dict faster-whisper aligned: word-based "start" and "end", and its "words".
     """
-    tokenizer = _tokenizer(model, language)
     features = model.feature_extractor(audio)
     content_frames = features.shape[-1] - 1
     windows: dict[int, list[int]] = {}
@@ -533,10 +539,18 @@ def _silence(audio: Samples, options: DecodeOptions) -> Transcript:
     )
 
 
-def _tokenizer(model: WhisperModel, language: str) -> Tokenizer:
-    return Tokenizer(
-        model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language
-    )
+def _tokenizer(model: WhisperModel, language: str, task: str = "transcribe") -> Tokenizer:
+    return Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task=task, language=language)
+
+
+TEMPERATURE_STEP = 0.2
+"""Whisper's fallback ladder: each retry of a broken window samples this much hotter."""
+
+
+def _temperatures(first: float) -> tuple[float, ...]:
+    """Whisper's ladder from ``first`` up to 1.0 (0 gives faster-whisper's default)."""
+    steps = max(0, round((1.0 - first) / TEMPERATURE_STEP))
+    return tuple(round(first + TEMPERATURE_STEP * step, 6) for step in range(steps + 1))
 
 
 def _avg_logprob(score: float, n_tokens: int) -> float:

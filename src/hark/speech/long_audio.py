@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,6 +115,27 @@ async def _report(on_progress: Callable[[float], object], seconds: float) -> Non
         await outcome
 
 
+async def recognized_windows(
+    recognizer: Recognizer,
+    source: Iterable[Window],
+    plan: Plan,
+    *,
+    on_progress: Callable[[float], object] | None = None,
+) -> AsyncIterator[tuple[Window, list[Result]]]:
+    """Each window with its results (absolute times), as soon as it is recognised.
+
+    ``on_progress(seconds_done)`` is called every ``PROGRESS_INTERVAL`` and after each window;
+    it may be a coroutine function (it is awaited), and may raise to stop the work.
+    """
+    pending = iter(source)
+    # Decoding the next window blocks (PyAV), so it runs off the event loop.
+    while (window := await asyncio.to_thread(next, pending, None)) is not None:
+        found = await _recognize_window(recognizer, window, plan, on_progress)
+        if on_progress is not None:
+            await _report(on_progress, window.end)
+        yield window, found
+
+
 async def recognize_windows(
     recognizer: Recognizer,
     source: Iterable[Window],
@@ -122,20 +143,15 @@ async def recognize_windows(
     *,
     on_progress: Callable[[float], object] | None = None,
 ) -> Recognition:
-    """The recognition of all windows, in absolute time, billed for their whole length.
-
-    ``on_progress(seconds_done)`` is called every ``PROGRESS_INTERVAL`` and after each window;
-    it may be a coroutine function (it is awaited), and may raise to stop the work.
-    """
+    """The recognition of all windows, in absolute time, billed for their whole length
+    (``on_progress`` as for ``recognized_windows``)."""
     found: list[Result] = []
     duration = 0.0
-    pending = iter(source)
-    # Decoding the next window blocks (PyAV), so it runs off the event loop.
-    while (window := await asyncio.to_thread(next, pending, None)) is not None:
-        found += await _recognize_window(recognizer, window, plan, on_progress)
+    async for window, results in recognized_windows(
+        recognizer, source, plan, on_progress=on_progress
+    ):
+        found += results
         duration = window.end
-        if on_progress is not None:
-            await _report(on_progress, duration)
     # Per-channel results come window by window; clients expect each channel in time order.
     return Recognition(
         results=tuple(sorted(found, key=lambda result: result.channel_tag)),

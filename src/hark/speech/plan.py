@@ -7,7 +7,7 @@ Validation is cheap and runs before any audio is decoded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hark.audio import AudioSpec
 from hark.engine import DecodeOptions, ModelInfo
@@ -75,6 +75,37 @@ def validate(config: RecognitionConfig, info: ModelInfo, limits: Limits) -> Plan
         language_tags=language_tags,
         spoken_punctuation=profile.spoken_punctuation if spoken is None else spoken,
     )
+
+
+@dataclass(frozen=True)
+class WhisperKnobs:
+    """Whisper's own decoding knobs, which Google's config has no field for (OpenAI's has).
+
+    ``initial_prompt``: text said before the audio (style, spellings); ``temperature``: the
+    first sampling temperature, 0..1; ``task``: "transcribe" or "translate" (to English);
+    ``detect_language``: let the engine detect the language (multilingual models only).
+    """
+
+    initial_prompt: str | None = None
+    temperature: float = 0.0
+    task: str = "transcribe"
+    detect_language: bool = False
+
+
+def with_knobs(plan: Plan, knobs: WhisperKnobs) -> Plan:
+    """``plan`` (validated) decoding with ``knobs``; with ``detect_language``, each result
+    reports the language the engine detected."""
+    decode = replace(
+        plan.decode,
+        initial_prompt=knobs.initial_prompt or None,
+        temperature=knobs.temperature,
+        task=knobs.task,
+    )
+    if knobs.detect_language:
+        decode = replace(decode, language=None, candidate_languages=())
+        config = replace(plan.config, language_code="", alternative_language_codes=())
+        return replace(plan, config=config, decode=decode, language_tags={})
+    return replace(plan, decode=decode)
 
 
 def _check_counts(config: RecognitionConfig) -> None:

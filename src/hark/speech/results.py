@@ -130,5 +130,8 @@ def make_result(
         alternatives=tuple(alternatives),
         result_end_time=round(utterance.end, 3),
         channel_tag=channel_tag,
-        language_code=plan.language_tags.get(utterance.language, plan.config.language_code.lower()),
+        # A plan that lets the engine detect any language reports what it detected.
+        language_code=plan.language_tags.get(utterance.language)
+        or plan.config.language_code.lower()
+        or utterance.language,
     )

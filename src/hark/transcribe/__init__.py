@@ -1,8 +1,9 @@
 """``hark transcribe``: files to text, subtitles or JSON, in this process or on a server.
 
 ``command`` is the run (options, output files, progress); ``local`` and ``remote`` are its two
-modes, each a ``Transcriber``; ``media`` reads any audio or video file; ``formats`` writes
-text, SRT, WebVTT and word lists; ``rest_json`` is Google's REST JSON for the core's types.
+modes, each a ``Transcriber``; ``rest_json`` is Google's REST JSON for the core's types. Files
+are read by ``hark.media`` and written as text or subtitles by ``hark.speech.formats``, both
+shared with the server's OpenAI-compatible routes.
 Nothing here imports a transport: a local run loads the engine, never uvicorn or grpc.
 """
 
@@ -12,6 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from hark.speech.types import Recognition
+
+SUFFIXES = {"text": ".txt", "json": ".json", "srt": ".srt", "vtt": ".vtt", "words": ".tsv"}
+"""The output formats, and the file name suffix of each for ``--output DIR``."""
 
 FractionDone = Callable[[float], object]
 """Called with the fraction of a file done, 0 to 1."""

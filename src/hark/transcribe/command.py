@@ -23,8 +23,9 @@ from typing import Any, TextIO
 from tqdm import tqdm
 
 from hark.errors import SpeechError
+from hark.speech import formats
 from hark.speech.types import Phrase, Recognition, RecognitionConfig
-from hark.transcribe import FractionDone, Transcriber, formats, remote
+from hark.transcribe import SUFFIXES, FractionDone, Transcriber, remote
 
 _TIMED = frozenset({"json", "srt", "vtt", "words"})
 
@@ -149,7 +150,7 @@ def output_paths(options: Options) -> list[Path | None]:
     """
     if options.output is None:
         return [None] * len(options.files)
-    suffix = formats.SUFFIXES[options.format]
+    suffix = SUFFIXES[options.format]
     if len(options.files) == 1 and not options.output.is_dir():
         return [options.output]
     options.output.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from hark import media
 from hark.core import Core, build_core
 from hark.engine.loading import ModelUnavailable
 from hark.errors import FailedPrecondition
@@ -20,7 +21,7 @@ from hark.settings import build_settings
 from hark.speech.long_audio import recognize_windows, windows
 from hark.speech.plan import Plan
 from hark.speech.types import Recognition, RecognitionConfig
-from hark.transcribe import FractionDone, Transcriber, media, rest_json
+from hark.transcribe import FractionDone, Transcriber, rest_json
 
 _CHUNK_SECONDS = 30.0
 

@@ -27,11 +27,12 @@ from typing import Any
 
 import httpx
 
+from hark import media
 from hark.engine import SAMPLE_RATE
 from hark.errors import Code, SpeechError, Unavailable, Unimplemented, error_for_code
 from hark.samples import Array
 from hark.speech.types import Recognition, RecognitionConfig
-from hark.transcribe import media, rest_json
+from hark.transcribe import rest_json
 
 SYNC_SECONDS = 55.0
 """Audio up to this long goes to ``recognize``; Google's sync limit is about a minute."""

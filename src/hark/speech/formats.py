@@ -29,9 +29,6 @@ ABBREVIATIONS = frozenset(
 SHORT_CUE_CHARS = 8
 """A sentence end does not close a cue that would hold only one word shorter than this."""
 
-SUFFIXES = {"text": ".txt", "json": ".json", "srt": ".srt", "vtt": ".vtt", "words": ".tsv"}
-"""The file name suffix of each output format, for ``--output DIR``."""
-
 
 @dataclass(frozen=True)
 class Cue:

@@ -5,6 +5,9 @@ there). A person at the command line just has files: wav, flac, mp3, m4a/aac, og
 webm, an mp4 video with a sound track, at any rate and channel count. This module reads
 whatever FFmpeg's demuxers recognise, taking the first audio stream, and encodes audio for
 sending to a server. Errors are ``InvalidArgument`` with a message meant for a person.
+
+Used by ``hark transcribe`` and by the server's OpenAI-compatible routes (an uploaded file is
+a seekable binary file object, read in place without a copy).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterable, Iterator
+from typing import BinaryIO
 
 import av
 import numpy as np
@@ -20,18 +24,26 @@ from hark.engine import SAMPLE_RATE
 from hark.errors import InvalidArgument
 from hark.samples import Array, Resampler, mixdown, rechunk
 
+Source = str | os.PathLike[str] | BinaryIO
+"""A file's path, or a seekable binary file object (read from its start)."""
+
 _OPUS_BITRATE = 24_000
 """Bits per second for long audio sent inline: speech stays intelligible to Whisper and an
 hour fits in about 11 MB."""
 
 
-def _open(path: str | os.PathLike[str]) -> av.container.InputContainer:
-    if not os.path.exists(path):
-        raise InvalidArgument("no such file")
-    if os.path.isdir(path):
-        raise InvalidArgument("is a directory, not an audio file")
+def _open(source: Source) -> av.container.InputContainer:
+    if isinstance(source, str | os.PathLike):
+        if not os.path.exists(source):
+            raise InvalidArgument("no such file")
+        if os.path.isdir(source):
+            raise InvalidArgument("is a directory, not an audio file")
+        opened: str | BinaryIO = os.fspath(source)
+    else:
+        source.seek(0)
+        opened = source
     try:
-        container = av.open(os.fspath(path), "r")
+        container = av.open(opened, "r")
     except av.error.FFmpegError:
         raise InvalidArgument("not an audio or video file this tool can read") from None
     if not container.streams.audio:
@@ -40,9 +52,9 @@ def _open(path: str | os.PathLike[str]) -> av.container.InputContainer:
     return container
 
 
-def duration(path: str | os.PathLike[str]) -> float | None:
+def duration(source: Source) -> float | None:
     """The length of the first audio track in seconds, or None if the container does not say."""
-    with _open(path) as container:
+    with _open(source) as container:
         stream = container.streams.audio[0]
         if stream.duration and stream.time_base:
             return float(stream.duration * stream.time_base)
@@ -51,13 +63,13 @@ def duration(path: str | os.PathLike[str]) -> float | None:
     return None
 
 
-def iter_any(path: str | os.PathLike[str], chunk_seconds: float = 30.0) -> Iterator[Array]:
+def iter_any(source: Source, chunk_seconds: float = 30.0) -> Iterator[Array]:
     """The first audio track as (n_channels, n) float32 chunks at 16 kHz; memory stays flat.
 
     Raises InvalidArgument if the file cannot be opened or holds no decodable audio.
     """
     decoded = False
-    with _open(path) as container:
+    with _open(source) as container:
         for chunk in rechunk(_resampled(container), chunk_seconds):
             decoded = True
             yield chunk
