@@ -20,14 +20,14 @@ import pytest
 import websockets
 from google.cloud import speech_v1
 
-from hark.api.rest import BODY_TOO_SLOW, RestApi
+from hark.api.rest import BODY_TOO_SLOW
 from hark.api.rpc_server import RpcServer
 from hark.auth import ApiKeys
 from hark.settings import Limits
 
 from audio_samples import tone, wav_bytes
 from conftest import Server, start_server
-from cores import build_cores
+from cores import build_cores, rest_app
 from fake_engine import FakeEngine
 
 HEAD = (
@@ -36,23 +36,24 @@ HEAD = (
 )
 
 
-@pytest.mark.asyncio(loop_scope="session")
-async def test_a_stalled_body_is_cut_at_the_deadline(tmp_path: Path) -> None:
-    cores = await build_cores(FakeEngine(["hello world"]), tmp_path)
-    limits = Limits(request_timeout_seconds=0.3)
-    app = RestApi(cores.recognizer, ApiKeys(()), limits).app()
-    scope = {
-        "type": "http", "method": "POST", "path": "/v1/speech:recognize", "raw_path": b"",
-        "query_string": b"", "headers": [(b"content-length", b"1000"), (b"host", b"localhost")],
+def _scope(path: str, content_type: bytes = b"application/json") -> dict[str, Any]:
+    return {
+        "type": "http", "method": "POST", "path": path, "raw_path": b"", "query_string": b"",
+        "headers": [(b"content-length", b"1000"), (b"host", b"localhost"),
+                    (b"content-type", content_type)],
         "http_version": "1.1", "scheme": "http", "server": ("hark", 80), "client": ("1.2.3.4", 5),
     }  # fmt: skip
-    first = True
+
+
+async def _stalled(app: Any, scope: dict[str, Any], first: bytes) -> list[MutableMapping[str, Any]]:
+    """``app``'s answer to a client that sends ``first`` and then nothing more."""
+    sent_first = False
 
     async def receive() -> dict[str, Any]:
-        nonlocal first
-        if first:
-            first = False
-            return {"type": "http.request", "body": b'{"config":', "more_body": True}
+        nonlocal sent_first
+        if not sent_first:
+            sent_first = True
+            return {"type": "http.request", "body": first, "more_body": True}
         await asyncio.sleep(3600)  # the client stalls
         raise AssertionError("unreachable")
 
@@ -62,9 +63,25 @@ async def test_a_stalled_body_is_cut_at_the_deadline(tmp_path: Path) -> None:
         sent.append(message)
 
     await asyncio.wait_for(app(scope, receive, send), 30)  # a hang guard
-    await cores.close()
-    assert sent[0]["status"] == 504
-    assert BODY_TOO_SLOW.encode() in sent[1]["body"]
+    return sent
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_stalled_body_is_cut_at_the_deadline(tmp_path: Path) -> None:
+    limits = Limits(request_timeout_seconds=0.3)
+    cores = await build_cores(FakeEngine(["hello world"]), tmp_path, limits=limits)
+    app = rest_app(cores, limits=limits)
+    try:
+        google = await _stalled(app, _scope("/v1/speech:recognize"), b'{"config":')
+        form = b"multipart/form-data; boundary=xyz"
+        openai = await _stalled(
+            app, _scope("/v1/audio/transcriptions", form), b"--xyz\r\nContent-Disposition: form-da"
+        )
+    finally:
+        await cores.close()
+    assert google[0]["status"] == 504
+    assert BODY_TOO_SLOW.encode() in google[1]["body"]
+    assert openai[0]["status"] == 408
 
 
 @pytest.fixture(scope="module")
