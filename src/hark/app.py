@@ -23,6 +23,8 @@ from typing import IO
 import uvicorn
 
 from hark.api import operations
+from hark.api.browser import BrowserPolicy
+from hark.api.deadlines import header_deadline
 from hark.api.metrics import Metrics
 from hark.api.openai import OpenAIApi
 from hark.api.ready import Readiness
@@ -153,7 +155,7 @@ async def serve(settings: Settings) -> None:
     ``OSError``/``ValueError`` (or ``ModelUnavailable``) with everything opened closed again.
     """
     tls = tls_of(settings)
-    if settings.host not in _LOCAL_HOSTS and not settings.api_keys:
+    if settings.host not in _LOCAL_HOSTS and not (settings.api_keys or settings.admin_keys):
         log.warning(
             "listening on %s with no API key: anyone who can reach this port can use Hark;"
             " pass --api-key to require one",
@@ -167,12 +169,15 @@ async def serve(settings: Settings) -> None:
         listen(settings.host, settings.grpc_port, what="gRPC", flag="--grpc-port").close()
         services = await build_services(settings)
         opened.push_async_callback(services.close)
-        keys = ApiKeys(settings.api_keys)
+        keys = ApiKeys(settings.api_keys, settings.admin_keys)
+        browser = BrowserPolicy.for_server(
+            settings.host, settings.allowed_hosts, settings.allowed_origins
+        )
         metrics = observe(services)
-        rest = RestApi(services.core.recognizer, keys, settings.limits, metrics=metrics)
+        rest = RestApi(services.core.recognizer, keys, settings.limits, browser, metrics=metrics)
         routes = [
             *OperationRoutes(rest, services.long_running).routes(),
-            *StreamingSocket(services.streaming, keys, metrics=metrics).routes(),
+            *StreamingSocket(services.streaming, keys, browser, metrics=metrics).routes(),
             *OpenAIApi(services.core.recognizer, keys, settings.limits).routes(),
             *metrics.routes(),
             *Readiness(
@@ -189,6 +194,8 @@ async def serve(settings: Settings) -> None:
                 ssl_certfile=tls.cert if tls else None,
                 ssl_keyfile=tls.key if tls else None,
                 timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+                limit_concurrency=settings.max_connections,
+                http=header_deadline(settings.limits.request_timeout_seconds),
             )
         )
         rpc = RpcServer(
@@ -198,6 +205,7 @@ async def serve(settings: Settings) -> None:
             keys,
             settings.limits,
             metrics=metrics,
+            max_calls=settings.max_connections,
         )
         await rpc.start(settings.host, settings.grpc_port, tls)
         rest_task = asyncio.create_task(server.serve(sockets=[rest_socket]))

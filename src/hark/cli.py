@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from hark import __version__
+from hark.auth import secrets
 from hark.settings import build_settings, load_config, render_config
 from hark.transcribe import SUFFIXES
 
@@ -61,13 +63,49 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--api-key",
         dest="api_keys",
         action="append",
-        help="require this API key (repeat for several); without one Hark is open",
+        metavar="[NAME=]KEY",
+        help="require this API key (repeat for several; NAME=KEY names it); each key sees only"
+        " the operations it created; without any, Hark is open",
+    )
+    serve.add_argument(
+        "--admin-key",
+        dest="admin_keys",
+        action="append",
+        metavar="[NAME=]KEY",
+        help="an API key that sees every key's operations (repeat for several)",
+    )
+    serve.add_argument(
+        "--allowed-host",
+        dest="allowed_hosts",
+        action="append",
+        metavar="NAME",
+        help="a Host name clients may use besides localhost/127.0.0.1/[::1] (repeat; * = any;"
+        " bound to a non-loopback address with none given, any)",
+    )
+    serve.add_argument(
+        "--allowed-origin",
+        dest="allowed_origins",
+        action="append",
+        metavar="ORIGIN",
+        help="a web origin (https://app.example) whose pages may open the streaming WebSocket"
+        " (repeat; * = any; default: only the server's own)",
     )
     serve.add_argument(
         "--sync-max-seconds", type=float, help="longest audio for Recognize (default 60)"
     )
     serve.add_argument(
         "--max-request-bytes", type=int, help="largest request payload (default 10485760)"
+    )
+    serve.add_argument(
+        "--request-timeout-seconds",
+        type=float,
+        help="longest a REST request's headers, then its body, may take to arrive (default 120)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        help="REST connections and gRPC calls served at once; past it 503 /"
+        " RESOURCE_EXHAUSTED (default 512)",
     )
     serve.add_argument(
         "--inline-async-max-seconds",
@@ -112,7 +150,27 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         help="directory file:// URIs may read (repeat for several; default: file:// refused)",
     )
     serve.add_argument(
+        "--http-audio",
+        action="store_true",
+        default=None,
+        help="fetch http(s):// audio URIs (default: refused); only public addresses"
+        " unless --http-allow lists more",
+    )
+    serve.add_argument(
+        "--http-allow",
+        dest="http_allow",
+        action="append",
+        metavar="CIDR",
+        help="a network http(s) fetches may also reach, e.g. 10.0.0.0/8 (repeat for several)",
+    )
+    serve.add_argument(
         "--http-max-bytes", type=int, help="largest audio fetched over http(s) (default 1 GiB)"
+    )
+    serve.add_argument(
+        "--http-timeout-seconds",
+        type=float,
+        help="deadline of one whole http(s) fetch, redirects included"
+        " (default 600; Recognize's stop at 60)",
     )
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     serve.add_argument(
@@ -187,6 +245,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
+class RedactSecrets(logging.Filter):
+    """Rewrites each record so that no credential reaches a log: ``?key=``-style query values
+    (uvicorn logs WebSocket URLs whole), ``user:password@`` in URLs (httpx logs request URLs),
+    and the configured API keys wherever they appear, tracebacks included."""
+
+    _QUERY = re.compile(r"([?&;](?:key|api_?key|access_token|token|password)=)[^&\s\"'#]+", re.I)
+    _USERINFO = re.compile(r"(://)[^/\s@]+@")
+
+    def __init__(self, keys: Sequence[str] = ()) -> None:
+        super().__init__()
+        # Keys shorter than 4 characters would mask ordinary words; nobody should use them.
+        self.keys = sorted((key for key in keys if len(key) >= 4), key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        text = self._USERINFO.sub(r"\1***@", self._QUERY.sub(r"\1***", text))
+        for key in self.keys:
+            text = text.replace(key, "***")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self.redact(record.getMessage()), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        return True
+
+
 def _transcribe(args: argparse.Namespace) -> int:
     try:  # Ctrl-C while the engine's libraries load is an interruption too
         from hark.transcribe.command import main_options, run  # noqa: PLC0415 - see _serve
@@ -205,8 +291,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     leave_out = {"command", "config", "print_config"}
     flags = {key: value for key, value in vars(args).items() if key not in leave_out}
-    if flags.get("api_keys"):
-        flags["api_keys"] = tuple(flags["api_keys"])
+    for listed in ("api_keys", "admin_keys", "http_allow", "allowed_hosts", "allowed_origins"):
+        if flags.get(listed):
+            flags[listed] = tuple(flags[listed])
     if flags.get("file_roots"):
         flags["file_roots"] = tuple(flags["file_roots"])
     config = args.config or os.environ.get("HARK_CONFIG") or None
@@ -222,6 +309,8 @@ def _serve(args: argparse.Namespace) -> int:
         print("hark: cannot start: HARK_LOG_FORMAT must be text or json", file=sys.stderr)
         return 1
     setup_logging(settings.log_level, settings.log_format)
+    for handler in logging.getLogger().handlers:  # every logger's records end here
+        handler.addFilter(RedactSecrets(secrets([*settings.api_keys, *settings.admin_keys])))
     try:
         asyncio.run(serve(settings))
     except (ModelUnavailable, StorageUnavailable) as error:

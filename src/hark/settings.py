@@ -31,6 +31,8 @@ class Limits:
     """Longest audio ``Recognize`` takes (Google: about 1 minute)."""
     max_request_bytes: int = 10_485_760
     """Largest request payload (Google: 10485760 bytes)."""
+    request_timeout_seconds: float = 120.0
+    """Longest a REST request's headers, and then its body, may take to arrive (slow clients)."""
     max_phrases: int = 5_000
     """Phrase hints per request."""
     max_phrase_characters: int = 100
@@ -97,8 +99,15 @@ class StorageSettings:
     """``local``: gs://BUCKET/OBJECT is <data-dir>/buckets/BUCKET/OBJECT; ``cloud``: real GCS."""
     file_roots: tuple[Path, ...] = ()
     """Directories ``file://`` URIs may read from; none means file:// is refused."""
+    http_audio: bool = False
+    """Whether ``http(s)://`` audio URIs are fetched at all (off: INVALID_ARGUMENT)."""
+    http_allow: tuple[str, ...] = ()
+    """Networks (CIDR) fetches may reach besides public addresses, e.g. ``10.0.0.0/8``."""
     http_max_bytes: int = 1 << 30
     """Largest audio fetched from an http(s):// URI."""
+    http_timeout_seconds: float = 600.0
+    """Deadline of one whole http(s) fetch: resolving, connecting, redirects and the body
+    (``Recognize``'s own fetches stop at 60 s)."""
 
 
 @dataclass(frozen=True)
@@ -110,11 +119,20 @@ class Settings:
     grpc_port: int = 50051
     data_dir: Path = Path("./data")
     api_keys: tuple[str, ...] = ()
-    """Accepted API keys; empty means Hark is open."""
+    """Accepted API keys, each ``secret`` or ``name=secret``; empty means Hark is open."""
+    admin_keys: tuple[str, ...] = ()
+    """Keys (also accepted) that see, cancel and delete every caller's operations."""
+    allowed_hosts: tuple[str, ...] = ()
+    """``Host`` names accepted besides the loopback names (bound elsewhere: all, if empty)."""
+    allowed_origins: tuple[str, ...] = ()
+    """Browser origins (``https://app.example``) whose pages may open the WebSocket."""
     engine: EngineSettings = field(default_factory=EngineSettings)
     limits: Limits = field(default_factory=Limits)
     jobs: JobSettings = field(default_factory=JobSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
+    max_connections: int = 512
+    """REST connections (uvicorn answers 503 past it) and gRPC calls (RESOURCE_EXHAUSTED)
+    served at once."""
     log_level: str = "info"
     log_format: str = "text"
     """``text`` (one readable line per record) or ``json`` (one JSON object per line)."""
@@ -138,8 +156,10 @@ _GROUPS: dict[str, str] = {
 
 def _convert(name: str, raw: str, current: object) -> object:
     """Turn an environment string into the type of the setting it replaces."""
-    if name == "api_keys":
+    if name in ("api_keys", "admin_keys"):
         return tuple(key for key in raw.replace(",", " ").split() if key)
+    if name in ("http_allow", "allowed_hosts", "allowed_origins"):
+        return tuple(net for net in raw.replace(",", " ").split() if net)
     if name == "file_roots":
         return tuple(Path(root) for root in raw.split(os.pathsep) if root)
     if isinstance(current, bool):
@@ -192,7 +212,7 @@ def load_config(path: Path) -> dict[str, Any]:
 
 def _typed(name: str, value: object, current: object) -> object:
     """A TOML value as the type of the setting it replaces (TypeError when it cannot be)."""
-    if name in {"api_keys", "file_roots"}:
+    if isinstance(current, tuple):  # the list settings: keys, roots, hosts, networks
         listed = value if isinstance(value, list) else [value]
         items = [item for item in listed if isinstance(item, str)]
         if len(items) != len(listed):
@@ -211,13 +231,17 @@ def _typed(name: str, value: object, current: object) -> object:
     raise TypeError(name)
 
 
+_SECRET_SETTINGS = frozenset({"api_keys", "admin_keys"})
+
+
 def render_config(settings: Settings) -> str:
-    """``settings`` as a config file (TOML), every setting; API keys are not shown."""
+    """``settings`` as a config file (TOML), every setting; API and admin keys are not shown."""
     lines = []
     for name in setting_names():
         value = _current(settings, name)
-        if name == "api_keys":
-            lines.append(f"# api-key: {len(value)} key(s) set, not shown")
+        if name in _SECRET_SETTINGS:
+            flag = name.removesuffix("s").replace("_", "-")
+            lines.append(f"# {flag}: {len(value)} key(s) set, not shown")
             continue
         if isinstance(value, tuple):
             shown = "[" + ", ".join(json.dumps(str(item)) for item in value) + "]"

@@ -4,7 +4,8 @@
   ``<data-dir>/buckets/BUCKET/OBJECT``; with ``gcs = "cloud"`` the real Cloud Storage through
   ``google-cloud-storage`` (the ``hark[gcs]`` extra, imported only then).
 - ``file:///PATH``: only under the configured roots; without roots, refused.
-- ``http(s)://``: downloaded, up to a size cap.
+- ``http(s)://``: refused unless the operator turned it on (``http_audio``); then downloaded
+  by ``fetch`` within an address policy, a deadline and a size cap.
 
 No path escapes its root: a local path is resolved (``..`` and symlinks) and must stay
 inside its bucket or file root. Anything else is INVALID_ARGUMENT with Google's generic text.
@@ -25,18 +26,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import httpx
-
-from hark.errors import SYNC_TOO_LONG, InvalidArgument, NotFound, SpeechError, Unavailable
+from hark import fetch
+from hark.errors import SYNC_TOO_LONG, InvalidArgument, NotFound, SpeechError
 from hark.settings import StorageSettings
 
 log = logging.getLogger(__name__)
 
 INVALID = "Request contains an invalid argument."
+FETCH_FAILED = "Unable to fetch audio from the URI."
+"""The one text for every failed http(s) fetch: it must not tell a closed port from an open one."""
 NOT_FOUND = "Requested entity was not found."
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
 _SYNC_MAX_BYTES = 64 << 20
 """Recognize reads a URI into memory; a minute of any encoding fits well within this."""
+_SYNC_FETCH_SECONDS = 60.0
+"""Recognize's http(s) fetch deadline (at most ``http_timeout_seconds``): a client waits."""
 
 
 class StorageUnavailable(RuntimeError):
@@ -51,6 +55,7 @@ class AudioStorage:
         self.buckets = data_dir / "buckets"
         self.work_dir = data_dir / "tmp"
         self._roots = tuple(root.resolve() for root in settings.file_roots)
+        self._policy = fetch.AddressPolicy(settings.http_allow)  # ValueError for a bad CIDR
         self._gcs: Any = None
         if settings.gcs == "cloud":
             self._gcs = _gcs_client()
@@ -65,7 +70,7 @@ class AudioStorage:
 
     async def check(self, uri: str) -> None:
         """At submit time: ``uri`` is one Hark reads and, where that is cheap, it exists."""
-        scheme, location = _split(uri)
+        scheme, location = self._split(uri)
         if scheme == "gs" and self._gcs is not None:
             if not await asyncio.to_thread(self._blob(location).exists):
                 raise NotFound(NOT_FOUND)
@@ -73,22 +78,32 @@ class AudioStorage:
             self._local_path(scheme, location, missing=lambda: NotFound(NOT_FOUND))
 
     async def check_output(self, uri: str) -> None:
-        """At submit time: ``outputConfig.gcsUri`` names a bucket that exists."""
+        """At submit time: ``outputConfig.gcsUri`` names an object (not a directory) inside a
+        bucket that exists; INVALID_ARGUMENT otherwise, NOT_FOUND for a missing bucket."""
         scheme, location = _split(uri)
         if scheme != "gs":
             raise InvalidArgument(INVALID)
-        bucket, _ = location
-        if self._gcs is None and not (self.buckets / bucket).is_dir():
+        bucket, name = location
+        if self._gcs is not None:
+            if name.endswith("/"):
+                raise InvalidArgument(INVALID)
+            return
+        if not (self.buckets / bucket).is_dir():
             raise NotFound(NOT_FOUND)
+        self._output_path(bucket, name)
 
     @contextlib.asynccontextmanager
-    async def open(self, uri: str) -> AsyncIterator[Path]:
+    async def open(
+        self, uri: str, max_bytes: int | None = None, deadline: float | None = None
+    ) -> AsyncIterator[Path]:
         """A local file holding the object for the duration of the block.
 
         Local objects are used in place; remote ones are downloaded to a temporary file under
-        the data dir (never into memory) and removed afterwards.
+        the data dir (never into memory) and removed afterwards. An http(s) download stops at
+        ``max_bytes`` (default ``http_max_bytes``) with INVALID_ARGUMENT, and fails after
+        ``deadline`` seconds (default ``http_timeout_seconds``).
         """
-        scheme, location = _split(uri)
+        scheme, location = self._split(uri)
         missing = _missing(location)
         if scheme in ("gs", "file") and not (scheme == "gs" and self._gcs is not None):
             yield self._local_path(scheme, location, missing=missing)
@@ -101,7 +116,12 @@ class AudioStorage:
             if scheme == "gs":
                 await asyncio.to_thread(self._download_gcs, location, path)
             else:
-                await self._download_http(uri, path)
+                await self._download_http(
+                    uri,
+                    path,
+                    max_bytes or self.settings.http_max_bytes,
+                    deadline or self.settings.http_timeout_seconds,
+                )
             yield path
         finally:
             path.unlink(missing_ok=True)
@@ -109,13 +129,16 @@ class AudioStorage:
     async def read(self, uri: str) -> bytes:
         """The bytes behind ``uri`` for synchronous Recognize (NOT_FOUND as at submit)."""
         await self.check(uri)
-        async with self.open(uri) as path:
+        max_bytes = min(_SYNC_MAX_BYTES, self.settings.http_max_bytes)
+        deadline = min(_SYNC_FETCH_SECONDS, self.settings.http_timeout_seconds)
+        async with self.open(uri, max_bytes, deadline) as path:
             if path.stat().st_size > _SYNC_MAX_BYTES:
                 raise InvalidArgument(SYNC_TOO_LONG)
             return await asyncio.to_thread(path.read_bytes)
 
     async def write(self, uri: str, data: bytes) -> None:
-        """Store ``data`` at the ``gs://`` URI ``uri`` (atomically, for local buckets)."""
+        """Store ``data`` at the ``gs://`` URI ``uri``, replacing any object there, as Cloud
+        Storage does (atomically, for local buckets; checked again as at submit)."""
         scheme, location = _split(uri)
         if scheme != "gs":
             raise InvalidArgument(INVALID)
@@ -123,12 +146,31 @@ class AudioStorage:
             blob = self._blob(location)
             await asyncio.to_thread(blob.upload_from_string, data, "application/json")
             return
-        bucket, name = location
-        root = (self.buckets / bucket).resolve()
-        target = (root / name).resolve()
-        if not target.is_relative_to(root) or target == root:
-            raise InvalidArgument(INVALID)
+        target = self._output_path(*location)
         await asyncio.to_thread(_write_atomically, target, data)
+
+    def _output_path(self, bucket: str, name: str) -> Path:
+        """Where a local bucket keeps object ``name``: one file, named by exactly one path.
+
+        Empty, ``.`` and ``..`` segments are refused (two spellings must never name one file,
+        nor a name leave its bucket), as are symlinks on the way, a name that is a directory
+        and a name below a file.
+        """
+        parts = name.split("/")
+        if any(part in ("", ".", "..") or len(part.encode()) > 255 for part in parts):
+            raise InvalidArgument(INVALID)
+        root = (self.buckets / bucket).resolve()
+        target = root.joinpath(*parts)
+        try:
+            clash = target.resolve() != target or target.is_dir()
+            clash = clash or any(
+                parent.exists() and not parent.is_dir() for parent in target.parents
+            )
+        except OSError:  # e.g. a path too long for the file system
+            clash = True
+        if clash:
+            raise InvalidArgument(INVALID)
+        return target
 
     def _local_path(
         self, scheme: str, location: tuple[str, str], *, missing: Callable[[], SpeechError]
@@ -143,7 +185,7 @@ class AudioStorage:
         inside = any(resolved.is_relative_to(root) and resolved != root for root in roots)
         if scheme == "file" and not inside:
             raise InvalidArgument(INVALID)  # outside the roots: do not say whether it exists
-        if not inside or not resolved.is_file():
+        if not inside or not _is_file(resolved):
             _log_missing(scheme, location, resolved, inside)
             raise missing()
         return resolved
@@ -160,35 +202,38 @@ class AudioStorage:
         except exceptions.NotFound:
             raise _missing(location)() from None
 
-    async def _download_http(self, uri: str, path: Path) -> None:
-        cap = self.settings.http_max_bytes
-        too_big = InvalidArgument(f"Audio at {uri} is larger than {cap} bytes.")
+    async def _download_http(self, uri: str, path: Path, max_bytes: int, deadline: float) -> None:
         try:
-            async with (
-                httpx.AsyncClient(follow_redirects=True, timeout=60) as client,
-                client.stream("GET", uri) as response,
-            ):
-                if response.status_code in (404, 410):
-                    raise NotFound(f"No such object: {uri}")
-                if response.status_code >= 400:
-                    raise Unavailable(f"Fetching {uri} failed: HTTP {response.status_code}.")
-                declared = response.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > cap:
-                    raise too_big
-                size = 0
-                with open(path, "wb") as out:
-                    async for block in response.aiter_bytes(1 << 20):
-                        size += len(block)
-                        if size > cap:
-                            raise too_big
-                        await asyncio.to_thread(out.write, block)
-        except httpx.HTTPError as error:
-            raise Unavailable(f"Fetching {uri} failed: {error}.") from None
+            with open(path, "wb") as out:
+                await fetch.download(
+                    uri,
+                    out,
+                    policy=self._policy,
+                    max_bytes=max_bytes,
+                    deadline=deadline,
+                )
+        except fetch.TooLarge:
+            sync = max_bytes < self.settings.http_max_bytes  # read()'s cap for Recognize
+            text = SYNC_TOO_LONG if sync else f"Audio at the URI is larger than {max_bytes} bytes."
+            raise InvalidArgument(text) from None
+        except fetch.FetchFailed as failure:
+            log.warning("fetching %s failed: %s", fetch.redact(uri), failure.reason)
+            raise InvalidArgument(FETCH_FAILED) from None
+
+    def _split(self, uri: str) -> tuple[str, tuple[str, str]]:
+        """``_split``, refusing http(s) unless the operator turned it on."""
+        scheme, location = _split(uri)
+        if scheme in ("http", "https") and not self.settings.http_audio:
+            raise InvalidArgument(INVALID)
+        return scheme, location
 
 
 def _split(uri: str) -> tuple[str, tuple[str, str]]:
     """(scheme, (bucket or host, object or path)); INVALID_ARGUMENT for what Hark cannot read."""
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise InvalidArgument(INVALID) from None
     scheme = parts.scheme.lower()
     if scheme == "gs":
         name = unquote(parts.path.removeprefix("/"))
@@ -203,6 +248,14 @@ def _split(uri: str) -> tuple[str, tuple[str, str]]:
     if scheme in ("http", "https") and parts.netloc:
         return scheme, (parts.netloc, parts.path)
     raise InvalidArgument(INVALID)
+
+
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False also where the name cannot exist (a component over 255 bytes)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def _log_missing(scheme: str, location: tuple[str, str], resolved: Path, inside: bool) -> None:
@@ -220,11 +273,16 @@ def _missing(location: tuple[str, str]) -> Callable[[], SpeechError]:
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
+    """Write a temporary file beside ``target``, then rename it; never leave it behind."""
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(dir=target.parent, prefix=".hark-")
-    with os.fdopen(handle, "wb") as out:
-        out.write(data)
-    os.replace(name, target)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(name, target)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
 
 
 def _gcs_client() -> Any:

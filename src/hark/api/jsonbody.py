@@ -30,6 +30,8 @@ def parse_object(body: bytes) -> dict[str, Any]:
         document = json.loads(body or b"{}")
     except (ValueError, UnicodeDecodeError) as error:
         raise InvalidArgument(f"Invalid JSON payload received. {error}.") from None
+    except RecursionError:  # nested past the interpreter's stack: no message is that deep
+        raise InvalidArgument("Invalid JSON payload received. Nesting too deep.") from None
     if not isinstance(document, dict):
         raise InvalidArgument("Invalid JSON payload received. Expected an object.")
     return document
@@ -43,6 +45,8 @@ def parse_dict(document: dict[str, Any], message_class: type[M]) -> M:
         json_format.ParseDict(document, message)
     except json_format.ParseError as error:
         raise _google_error(str(error)) from None
+    except RecursionError:
+        raise InvalidArgument("Invalid JSON payload received. Nesting too deep.") from None
     return message
 
 

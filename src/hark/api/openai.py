@@ -119,7 +119,11 @@ class OpenAIApi:
             raise OpenAIError(401, "Incorrect API key provided.", code="invalid_api_key") from None
 
     async def _audio(self, request: Request, task: str) -> Response:
-        form = await read_form(request, self.limits.openai_max_file_bytes)
+        reading = read_form(request, self.limits.openai_max_file_bytes)
+        try:  # a slow or stalled upload must not hold the server (as RestApi's bodies)
+            form = await asyncio.wait_for(reading, self.limits.request_timeout_seconds)
+        except TimeoutError:
+            raise OpenAIError(408, "The request body did not arrive in time.") from None
         try:
             asked = parse(form, task, self.recognizer.model)
             plan = with_knobs(self._validate(asked.language), asked.knobs)

@@ -45,6 +45,9 @@ def response(job: Job, recognition: Recognition) -> Message:
     convert.fill_recognition(message, recognition)
     if job.output_uri:
         message.output_config.gcs_uri = job.output_uri
+    if job.output_error is not None:
+        message.output_error.code = job.output_error.code
+        message.output_error.message = job.output_error.message
     return message
 
 

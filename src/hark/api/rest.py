@@ -7,6 +7,7 @@ and nowhere else.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any, cast
@@ -15,16 +16,19 @@ from google.protobuf.message import Message
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from hark.api import access, convert, jsonbody, legacy
+from hark.api.browser import BrowserPolicy, HostCheck, check_content_type
 from hark.api.metrics import Metrics
 from hark.api.status import rest_error
-from hark.auth import ApiKeys
+from hark.auth import ApiKeys, Caller
 from hark.errors import (
     INTERNAL_MESSAGE,
+    Cancelled,
+    DeadlineExceeded,
     Internal,
     SpeechError,
     Unimplemented,
@@ -34,6 +38,7 @@ from hark.speech.recognizer import Recognizer
 
 log = logging.getLogger(__name__)
 
+BODY_TOO_SLOW = "The request body did not arrive in time."
 # JSON is base64 (4/3 of the audio) plus the config; refuse bodies far past that unread.
 _BODY_SLACK = 1.4
 
@@ -46,6 +51,7 @@ class RestApi:
         recognizer: Recognizer,
         keys: ApiKeys,
         limits: Limits,
+        browser: BrowserPolicy | None = None,
         *,
         metrics: Metrics | None = None,
     ) -> None:
@@ -53,6 +59,7 @@ class RestApi:
         self.keys = keys
         self.limits = limits
         self.metrics = metrics or Metrics()
+        self.browser = browser or BrowserPolicy()
 
     def routes(self) -> list[Route]:
         return [
@@ -64,7 +71,10 @@ class RestApi:
     def app(self, extra_routes: Sequence[BaseRoute] | None = None) -> Starlette:
         return Starlette(
             routes=[*self.routes(), *(extra_routes or ())],
-            middleware=[Middleware(access.AccessLog, metrics=self.metrics)],
+            middleware=[
+                Middleware(access.AccessLog, metrics=self.metrics),
+                Middleware(HostCheck, policy=self.browser),
+            ],
             exception_handlers={
                 SpeechError: _speech_error,
                 HTTPException: _http_error,
@@ -107,24 +117,38 @@ class RestApi:
         body = await self._read_body(request)
         return jsonbody.parse_object(body)
 
-    def authorize(self, request: Request) -> None:
-        """PERMISSION_DENIED / INVALID_ARGUMENT unless the request carries an accepted key."""
-        self.keys.check(request.query_params.get("key") or request.headers.get("x-goog-api-key"))
+    def authorize(self, request: Request) -> Caller:
+        """The caller; PERMISSION_DENIED / INVALID_ARGUMENT unless the request carries an
+        accepted key."""
+        return self.keys.check(
+            request.query_params.get("key") or request.headers.get("x-goog-api-key")
+        )
 
     def check_size(self, message: Message) -> None:
         convert.check_request_size(message, self.limits)
 
     async def _read_body(self, request: Request) -> bytes:
+        check_content_type(request.headers.get("content-type"))
         cap = int(self.limits.max_request_bytes * _BODY_SLACK) + 65_536
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
             raise convert.request_too_large(self.limits)
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > cap:
-                raise convert.request_too_large(self.limits)
-            chunks.append(chunk)
+        chunks: list[bytes] = []
+
+        async def read() -> None:
+            size = 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > cap:
+                    raise convert.request_too_large(self.limits)
+                chunks.append(chunk)
+
+        try:
+            await asyncio.wait_for(read(), self.limits.request_timeout_seconds)
+        except ClientDisconnect:  # gone mid-upload: nobody to answer, nothing went wrong here
+            raise Cancelled("The client closed the request.") from None
+        except TimeoutError:  # a slow or stalled client must not hold the server
+            raise DeadlineExceeded(BODY_TOO_SLOW) from None
         return b"".join(chunks)
 
 

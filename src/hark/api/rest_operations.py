@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from hark.api import access, convert, jsonbody, operations
 from hark.api.rest import RestApi, path_version
+from hark.auth import Caller
 from hark.errors import InvalidArgument
 from hark.jobs import Job
 from hark.jobs.service import LongRunningRecognizer
@@ -48,47 +49,52 @@ class OperationRoutes:
             request, version.message("LongRunningRecognizeRequest")
         )
         output_uri = message.output_config.gcs_uri
-        job = await self.core.submit(version.name, *convert.recognize_args(message), output_uri)
+        owner = self.rest.authorize(request).owner
+        args = convert.recognize_args(message)
+        job = await self.core.submit(version.name, *args, output_uri, owner=owner)
         return _reply(request, job)
 
     async def submit_legacy(self, request: Request) -> Response:
         message: Any = await self.rest.parse_legacy(request, "LongRunningRecognizeRequest")
-        job = await self.core.submit(operations.LEGACY, *convert.recognize_args(message))
+        owner = self.rest.authorize(request).owner
+        job = await self.core.submit(
+            operations.LEGACY, *convert.recognize_args(message), owner=owner
+        )
         return _reply(request, job)
 
     async def get(self, request: Request) -> Response:
-        self._authorize(request)
-        return _reply(request, await self.core.get(request.path_params["name"]))
+        _, caller = self._authorize(request)
+        return _reply(request, await self.core.get(request.path_params["name"], caller.sees))
 
     async def list(self, request: Request) -> Response:
-        version = self._authorize(request)
+        version, caller = self._authorize(request)
         query = request.query_params
         page = await self.core.list(
             api_version=version,
             filter_text=query.get("filter", ""),
             page_size=_integer(query.get("pageSize") or query.get("page_size") or "0"),
             page_token=query.get("pageToken") or query.get("page_token") or "",
+            owner=caller.sees,
         )
         integer_enums = jsonbody.wants_integer_enums(dict(query))
         return JSONResponse(operations.list_json(page, integer_enums=integer_enums))
 
     async def cancel(self, request: Request) -> Response:
-        self._authorize(request)
-        await self.core.cancel(request.path_params["name"])
+        _, caller = self._authorize(request)
+        await self.core.cancel(request.path_params["name"], caller.sees)
         return JSONResponse({})
 
     async def delete(self, request: Request) -> Response:
-        self._authorize(request)
-        await self.core.delete(request.path_params["name"])
+        _, caller = self._authorize(request)
+        await self.core.delete(request.path_params["name"], caller.sees)
         return JSONResponse({})
 
-    def _authorize(self, request: Request) -> str:
-        """The path's API version, after the API key check."""
+    def _authorize(self, request: Request) -> tuple[str, Caller]:
+        """The path's API version and the caller, after the API key check."""
         version: str = request.path_params["version"]
         if version not in _OPERATION_VERSIONS:
             raise convert.not_found(request.url.path)
-        self.rest.authorize(request)
-        return version
+        return version, self.rest.authorize(request)
 
 
 def _reply(request: Request, job: Job) -> Response:

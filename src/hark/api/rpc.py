@@ -17,14 +17,14 @@ from typing import Any
 import grpc
 from google.longrunning import operations_pb2
 from google.protobuf import empty_pb2
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 
 from hark.api import access, convert, operations, streaming
 from hark.api.convert import ApiVersion
 from hark.api.metrics import Metrics
 from hark.api.status import grpc_status
-from hark.auth import ApiKeys
-from hark.errors import INTERNAL_MESSAGE, Internal, SpeechError
+from hark.auth import ApiKeys, Caller
+from hark.errors import INTERNAL_MESSAGE, Internal, InvalidArgument, SpeechError
 from hark.jobs.service import LongRunningRecognizer
 from hark.settings import Limits
 from hark.speech.recognizer import Recognizer
@@ -34,12 +34,19 @@ log = logging.getLogger(__name__)
 
 Context = Any
 """A ``grpc.aio.ServicerContext`` (grpc ships no type hints)."""
-Unary = Callable[[Any, Context], Awaitable[Message]]
+Unary = Callable[[Any, Context, Caller], Awaitable[Message]]
+"""A method: the request, the call's context and the caller the API key names."""
+Handler = Callable[[Any, Context], Awaitable[Message]]
 StreamStream = Callable[[AsyncIterator[Any], Context], AsyncIterator[Message]]
 
 OPERATIONS_SERVICE = "google.longrunning.Operations"
 WAIT_DEFAULT_SECONDS = 60.0
 """``WaitOperation`` without a timeout waits this long, then answers the operation as it is."""
+WAIT_MAX_SECONDS = 600.0
+"""The longest one ``WaitOperation`` waits whatever it asks (the proto lets a server return
+earlier); clients poll again."""
+UNPARSABLE = "Request contains an invalid argument."
+"""A request message whose bytes are not the method's protobuf message."""
 
 
 class Guard:
@@ -52,17 +59,19 @@ class Guard:
         self.keys = keys
         self.metrics = metrics
 
-    def authorize(self, context: Context) -> None:
+    def authorize(self, context: Context) -> Caller:
         metadata = dict(context.invocation_metadata() or ())
         key = metadata.get("x-goog-api-key")
-        self.keys.check(key if isinstance(key, str) else None)
+        return self.keys.check(key if isinstance(key, str) else None)
 
-    def unary(self, method: Unary, name: str) -> Unary:
+    def unary(self, method: Unary, name: str, request_class: type[Message]) -> Handler:
+        """``method`` taking the request's raw bytes, parsed only after the key check."""
+
         async def guarded(request: Any, context: Context) -> Message:
             call = access.Call("gRPC", name, self.metrics)
             try:
-                self.authorize(context)
-                response = await method(request, context)
+                caller = self.authorize(context)
+                response = await method(_parse(request_class, request), context, caller)
                 call.answered(response)
                 return response
             except BaseException as error:  # mapped to a status, never dropped
@@ -76,12 +85,15 @@ class Guard:
 
         return guarded
 
-    def stream(self, method: StreamStream, name: str) -> StreamStream:
+    def stream(self, method: StreamStream, name: str, request_class: type[Message]) -> StreamStream:
+        """``method`` taking raw messages, each parsed as it is read (after the key check)."""
+
         async def guarded(requests: AsyncIterator[Any], context: Context) -> AsyncIterator[Message]:
             call = access.Call("gRPC", name, self.metrics, stream=True)
             try:
                 self.authorize(context)
-                async for response in method(requests, context):
+                parsed = (_parse(request_class, raw) async for raw in requests)
+                async for response in method(parsed, context):
                     call.answered(response)
                     yield response
             except BaseException as error:  # mapped to a status, never dropped
@@ -127,16 +139,20 @@ class SpeechServicer:
     def service(self) -> str:
         return f"{self.version.package}.Speech"
 
-    async def recognize(self, request: Any, context: Context) -> Message:
+    async def recognize(self, request: Any, context: Context, caller: Caller) -> Message:
         convert.check_request_size(request, self.limits)
         recognition = await self.recognizer.recognize(*convert.recognize_args(request))
         return convert.recognize_response(recognition, self.version)
 
-    async def long_running_recognize(self, request: Any, context: Context) -> Message:
+    async def long_running_recognize(
+        self, request: Any, context: Context, caller: Caller
+    ) -> Message:
         convert.check_request_size(request, self.limits)
         config, audio = convert.recognize_args(request)
         output_uri = getattr(request.output_config, "gcs_uri", "")
-        job = await self.long_running.submit(self.version.name, config, audio, output_uri)
+        job = await self.long_running.submit(
+            self.version.name, config, audio, output_uri, owner=caller.owner
+        )
         return operations.operation(job)
 
     async def streaming_recognize(
@@ -152,15 +168,21 @@ class SpeechServicer:
             self.service,
             {
                 "Recognize": _unary(
-                    guard.unary(self.recognize, path + "Recognize"), message("RecognizeRequest")
+                    guard.unary(self.recognize, path + "Recognize", message("RecognizeRequest"))
                 ),
                 "LongRunningRecognize": _unary(
-                    guard.unary(self.long_running_recognize, path + "LongRunningRecognize"),
-                    message("LongRunningRecognizeRequest"),
+                    guard.unary(
+                        self.long_running_recognize,
+                        path + "LongRunningRecognize",
+                        message("LongRunningRecognizeRequest"),
+                    )
                 ),
                 "StreamingRecognize": grpc.stream_stream_rpc_method_handler(
-                    guard.stream(self.streaming_recognize, path + "StreamingRecognize"),
-                    request_deserializer=message("StreamingRecognizeRequest").FromString,
+                    guard.stream(
+                        self.streaming_recognize,
+                        path + "StreamingRecognize",
+                        message("StreamingRecognizeRequest"),
+                    ),
                     response_serializer=_serialize,
                 ),
             },
@@ -173,31 +195,34 @@ class OperationsServicer:
     def __init__(self, long_running: LongRunningRecognizer) -> None:
         self.long_running = long_running
 
-    async def get_operation(self, request: Any, context: Context) -> Message:
-        return operations.operation(await self.long_running.get(request.name))
+    async def get_operation(self, request: Any, context: Context, caller: Caller) -> Message:
+        return operations.operation(await self.long_running.get(request.name, caller.sees))
 
-    async def list_operations(self, request: Any, context: Context) -> Message:
+    async def list_operations(self, request: Any, context: Context, caller: Caller) -> Message:
         # One Operations service serves both versions: gRPC clients decode by @type.
         page = await self.long_running.list(
-            filter_text=request.filter, page_size=request.page_size, page_token=request.page_token
+            filter_text=request.filter,
+            page_size=request.page_size,
+            page_token=request.page_token,
+            owner=caller.sees,
         )
         return operations.list_response(page)
 
-    async def delete_operation(self, request: Any, context: Context) -> Message:
-        await self.long_running.delete(request.name)
+    async def delete_operation(self, request: Any, context: Context, caller: Caller) -> Message:
+        await self.long_running.delete(request.name, caller.sees)
         return empty_pb2.Empty()
 
-    async def cancel_operation(self, request: Any, context: Context) -> Message:
-        await self.long_running.cancel(request.name)
+    async def cancel_operation(self, request: Any, context: Context, caller: Caller) -> Message:
+        await self.long_running.cancel(request.name, caller.sees)
         return empty_pb2.Empty()
 
-    async def wait_operation(self, request: Any, context: Context) -> Message:
-        timeout = (
-            request.timeout.ToTimedelta().total_seconds()
-            if request.HasField("timeout")
-            else WAIT_DEFAULT_SECONDS
-        )
-        return operations.operation(await self.long_running.wait(request.name, timeout))
+    async def wait_operation(self, request: Any, context: Context, caller: Caller) -> Message:
+        timeout = WAIT_DEFAULT_SECONDS
+        if request.HasField("timeout"):  # any Duration, even 2**62 s or negative: clamped
+            asked = request.timeout.seconds + request.timeout.nanos / 1e9
+            timeout = min(max(asked, 0.0), WAIT_MAX_SECONDS)
+        job = await self.long_running.wait(request.name, timeout, caller.sees)
+        return operations.operation(job)
 
     def handler(self, guard: Guard) -> grpc.GenericRpcHandler:
         methods = {
@@ -210,18 +235,24 @@ class OperationsServicer:
         return grpc.method_handlers_generic_handler(
             OPERATIONS_SERVICE,
             {
-                name: _unary(guard.unary(method, f"/{OPERATIONS_SERVICE}/{name}"), request_class)
+                name: _unary(guard.unary(method, f"/{OPERATIONS_SERVICE}/{name}", request_class))
                 for name, (method, request_class) in methods.items()
             },
         )
 
 
-def _unary(method: Unary, request_class: type[Message]) -> grpc.RpcMethodHandler:
-    return grpc.unary_unary_rpc_method_handler(
-        method,
-        request_deserializer=request_class.FromString,
-        response_serializer=_serialize,
-    )
+def _unary(method: Handler) -> grpc.RpcMethodHandler:
+    # No request_deserializer: gRPC's own would answer bad bytes with INTERNAL/UNKNOWN before
+    # the key check; the guard parses them instead.
+    return grpc.unary_unary_rpc_method_handler(method, response_serializer=_serialize)
+
+
+def _parse(request_class: type[Message], raw: bytes) -> Any:
+    """``raw`` as ``request_class``; INVALID_ARGUMENT for bytes that are not one."""
+    try:
+        return request_class.FromString(raw)
+    except (DecodeError, RecursionError):
+        raise InvalidArgument(UNPARSABLE) from None
 
 
 def _serialize(message: Message) -> bytes:

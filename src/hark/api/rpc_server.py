@@ -57,15 +57,20 @@ class RpcServer:
         limits: Limits,
         *,
         metrics: Metrics | None = None,
+        max_calls: int | None = None,
     ) -> None:
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(
+            # Calls past this many at once are RESOURCE_EXHAUSTED, not queued without bound.
+            maximum_concurrent_rpcs=max_calls,
             options=[
                 ("grpc.max_receive_message_length", receive_cap(limits)),
+                ("grpc.max_concurrent_streams", 100),  # per connection
+                ("grpc.max_connection_idle_ms", 300_000),  # idle connections are closed
                 # gRPC sets SO_REUSEPORT by default: a second server on the same port would
                 # start and take a random share of the calls. A port in use is an error.
                 ("grpc.so_reuseport", 0),
-            ]
+            ],
         )
         guard = Guard(keys, metrics or Metrics())
         services = [

@@ -2,7 +2,8 @@
 
 Protocol (documented in the README, "Streaming from a browser"):
 
-1. Connect, with ``?key=API_KEY`` when the server requires keys.
+1. Connect, with ``?key=API_KEY`` when the server requires keys. A browser's ``Origin`` must be
+   the server's own or an allowed one (``api.browser``).
 2. Send one text message: ``StreamingRecognitionConfig`` as JSON (camelCase or snake_case,
    parsed like a REST body).
 3. Send the audio as binary messages (each at most 25 KB), about real time. An empty binary
@@ -24,6 +25,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from hark.api import access, convert, jsonbody
+from hark.api.browser import BrowserPolicy
 from hark.api.metrics import Metrics
 from hark.api.status import rest_error
 from hark.api.streaming import streaming_recognize
@@ -40,10 +42,16 @@ class StreamingSocket:
     """The WebSocket endpoint over the core streaming recognizer."""
 
     def __init__(
-        self, streaming: StreamingRecognizer, keys: ApiKeys, *, metrics: Metrics | None = None
+        self,
+        streaming: StreamingRecognizer,
+        keys: ApiKeys,
+        browser: BrowserPolicy | None = None,
+        *,
+        metrics: Metrics | None = None,
     ) -> None:
         self.streaming = streaming
         self.keys = keys
+        self.browser = browser or BrowserPolicy()
         self.metrics = metrics or Metrics()
 
     def routes(self) -> list[WebSocketRoute]:
@@ -61,6 +69,11 @@ class StreamingSocket:
             call.done()
 
     async def _serve(self, socket: WebSocket, call: access.Call) -> None:
+        origin, host = socket.headers.get("origin"), socket.headers.get("host", "")
+        if not self.browser.origin_allowed(origin, host):
+            call.status = Code.PERMISSION_DENIED.name
+            await socket.close(1008)  # before accepting: the browser sees the handshake fail
+            return
         await socket.accept()
         try:
             version = convert.version_named(socket.path_params["version"], socket.url.path)

@@ -64,6 +64,10 @@ class Job:
     """When it finished (0 while not); retention counts from here."""
     result: Recognition | None = None
     error: JobError | None = None
+    owner: str = ""
+    """Who created it: the API key's name (or a hash of the key), never the key itself."""
+    output_error: JobError | None = None
+    """Why writing the result to ``output_uri`` failed (the result is kept all the same)."""
 
     @property
     def done(self) -> bool:
@@ -90,9 +94,16 @@ class JobStore(Protocol):
         """The inline audio of a job, if it has any."""
 
     async def list(
-        self, *, api_version: str | None, done: bool | None, page_size: int, page_token: str
+        self,
+        *,
+        api_version: str | None,
+        done: bool | None,
+        page_size: int,
+        page_token: str,
+        owner: str | None = None,
     ) -> Page:
-        """Jobs oldest first; INVALID_ARGUMENT for a token this store did not issue."""
+        """Jobs oldest first (only ``owner``'s unless None); INVALID_ARGUMENT for a token this
+        store did not issue."""
 
     async def count_queued(self) -> int: ...
 
@@ -115,6 +126,9 @@ class JobStore(Protocol):
         error: JobError | None = None,
     ) -> bool:
         """End a job that is queued or running; False (and no change) if it already ended."""
+
+    async def output_failed(self, name: str, error: JobError) -> bool:
+        """Record that a running job's result could not be written to its ``output_uri``."""
 
     async def delete(self, name: str) -> bool: ...
 

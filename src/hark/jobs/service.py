@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import random
 import re
@@ -25,7 +26,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from hark import audio
-from hark.errors import Cancelled, Code, InvalidArgument, NotFound, SpeechError
+from hark.errors import Cancelled, Code, InvalidArgument, NotFound, SpeechError, Unavailable
 from hark.jobs import Job, JobError, JobQueue, JobState, JobStore, Page
 from hark.settings import Limits
 from hark.speech import long_audio
@@ -34,6 +35,9 @@ from hark.speech.recognizer import Recognizer, check_source
 from hark.speech.types import AudioSource, Recognition, RecognitionConfig
 from hark.storage import AudioStorage
 
+log = logging.getLogger(__name__)
+
+OUTPUT_FAILED = "Unable to write the transcript to the output URI."
 INLINE_TOO_LONG = "Inline audio exceeds duration limit. Please use a GCS URI."
 CANCELLED = "Operation cancelled."
 PAGE_SIZE = 50
@@ -73,8 +77,13 @@ class LongRunningRecognizer:
         config: RecognitionConfig,
         source: AudioSource,
         output_uri: str = "",
+        *,
+        owner: str = "",
     ) -> Job:
-        """Accept a LongRunningRecognize request, or raise what Google raises at once."""
+        """Accept a LongRunningRecognize request, or raise what Google raises at once.
+
+        ``owner`` (the caller's key name) is the only one, besides an admin, who sees the job.
+        """
         request_plan = self.recognizer.validate(config)
         check_source(source)
         if source.content:
@@ -90,16 +99,18 @@ class LongRunningRecognizer:
             config=config,
             uri=source.uri,
             output_uri=output_uri,
+            owner=owner,
             start_time=now,
             last_update_time=now,
         )
         await self.queue.submit(job, None if source.uri else source.content)
         return job
 
-    async def get(self, name: str) -> Job:
-        """The operation ``name``; NOT_FOUND if there is none (or it was purged)."""
+    async def get(self, name: str, owner: str | None = None) -> Job:
+        """The operation ``name``; NOT_FOUND if there is none (or it was purged), or it is not
+        ``owner``'s (None: anyone's)."""
         job = await self.store.get(name)
-        if job is None:
+        if job is None or (owner is not None and job.owner != owner):
             raise NotFound(f"Operation not found: {name}")
         return job
 
@@ -110,6 +121,7 @@ class LongRunningRecognizer:
         filter_text: str = "",
         page_size: int = 0,
         page_token: str = "",
+        owner: str | None = None,
     ) -> Page:
         """Operations oldest first; ``filter_text`` may be ``done=true`` or ``done=false``."""
         done = None
@@ -122,27 +134,28 @@ class LongRunningRecognizer:
             raise InvalidArgument("page_size must not be negative.")
         size = min(page_size or PAGE_SIZE, MAX_PAGE_SIZE)
         return await self.store.list(
-            api_version=api_version, done=done, page_size=size, page_token=page_token
+            api_version=api_version, done=done, page_size=size, page_token=page_token, owner=owner
         )
 
-    async def cancel(self, name: str) -> Job:
+    async def cancel(self, name: str, owner: str | None = None) -> Job:
         """End the operation with CANCELLED unless it already ended; its work stops."""
-        await self.get(name)
+        await self.get(name, owner)
         error = JobError(Code.CANCELLED, CANCELLED)
         if await self.store.finish(name, JobState.CANCELLED, time.time(), error=error):
             await self.queue.stop_work(name)
-        return await self.get(name)
+        return await self.get(name, owner)
 
-    async def delete(self, name: str) -> None:
+    async def delete(self, name: str, owner: str | None = None) -> None:
         """Forget the operation; if it was still running, its work stops."""
+        await self.get(name, owner)
         if not await self.store.delete(name):
             raise NotFound(f"Operation not found: {name}")
         await self.queue.stop_work(name)
 
-    async def wait(self, name: str, timeout: float) -> Job:
+    async def wait(self, name: str, timeout: float, owner: str | None = None) -> Job:
         """The operation once done, or as it is after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
-        while not (job := await self.get(name)).done and time.monotonic() < deadline:
+        while not (job := await self.get(name, owner)).done and time.monotonic() < deadline:
             await asyncio.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
         return job
 
@@ -164,7 +177,7 @@ class LongRunningRecognizer:
                 on_progress=progress.update,
             )
         if job.output_uri:
-            await self.storage.write(job.output_uri, self.render_output(job, recognition))
+            await self._write_output(job, recognition)
         return recognition
 
     def _limit(self, *, inline: bool) -> audio.Limit:
@@ -180,6 +193,16 @@ class LongRunningRecognizer:
                 f"Audio exceeds the duration limit of {minutes:g} minutes for LongRunningRecognize."
             ),
         )
+
+    async def _write_output(self, job: Job, recognition: Recognition) -> None:
+        """Write the result to ``outputConfig.gcsUri``; a failure becomes the response's
+        ``outputError`` and the operation keeps its result (what Google's field is for)."""
+        try:
+            await self.storage.write(job.output_uri, self.render_output(job, recognition))
+        except Exception as failure:
+            error = failure if isinstance(failure, SpeechError) else Unavailable(OUTPUT_FAILED)
+            log.warning("operation %s: writing %s failed: %r", job.name, job.output_uri, failure)
+            await self.store.output_failed(job.name, JobError(error.code, error.message))
 
     async def _check_inline(self, content: bytes, request_plan: Plan) -> None:
         """Refuse inline audio over the limit; audio that cannot be read fails the job later."""

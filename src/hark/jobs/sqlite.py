@@ -41,14 +41,24 @@ CREATE TABLE IF NOT EXISTS jobs (
     result TEXT,
     error_code INTEGER,
     error_message TEXT,
-    content BLOB
+    content BLOB,
+    output_error_code INTEGER,
+    output_error_message TEXT,
+    owner TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
 CREATE INDEX IF NOT EXISTS jobs_by_end ON jobs (end_time);
 """
+_ADDED_COLUMNS = (
+    ("output_error_code", "INTEGER"),
+    ("output_error_message", "TEXT"),
+    ("owner", "TEXT NOT NULL DEFAULT ''"),
+)
+"""Columns newer than the first schema, added to older databases when they are opened."""
 _COLUMNS = (
     "name, api_version, state, config, uri, output_uri, progress, start_time,"
-    " last_update_time, end_time, result, error_code, error_message"
+    " last_update_time, end_time, result, error_code, error_message,"
+    " output_error_code, output_error_message, owner"
 )
 _OPEN = "('queued', 'running')"
 
@@ -68,11 +78,11 @@ class SqliteJobStore:
     async def create(self, job: Job, content: bytes | None) -> None:
         row = (
             job.name, job.api_version, job.state.value, serial.dumps(job.config), job.uri,
-            job.output_uri, job.start_time, job.last_update_time, content,
+            job.output_uri, job.start_time, job.last_update_time, content, job.owner,
         )  # fmt: skip
         sql = (
             "INSERT INTO jobs (name, api_version, state, config, uri, output_uri, start_time,"
-            " last_update_time, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " last_update_time, content, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
         await self._run(lambda db: _write(db, sql, row))
 
@@ -87,7 +97,13 @@ class SqliteJobStore:
         return None if row is None else row[0]
 
     async def list(
-        self, *, api_version: str | None, done: bool | None, page_size: int, page_token: str
+        self,
+        *,
+        api_version: str | None,
+        done: bool | None,
+        page_size: int,
+        page_token: str,
+        owner: str | None = None,
     ) -> Page:
         after = _seq_from_token(page_token)
         sql = f"SELECT seq, {_COLUMNS} FROM jobs WHERE seq > ?"
@@ -95,6 +111,9 @@ class SqliteJobStore:
         if api_version is not None:
             sql += " AND api_version = ?"
             args.append(api_version)
+        if owner is not None:
+            sql += " AND owner = ?"
+            args.append(owner)
         if done is not None:
             sql += f" AND state {'NOT IN' if done else 'IN'} {_OPEN}"
         sql += " ORDER BY seq LIMIT ?"
@@ -161,6 +180,14 @@ class SqliteJobStore:
         )  # fmt: skip
         return await self._run(lambda db: _write(db, sql, row) == 1)
 
+    async def output_failed(self, name: str, error: JobError) -> bool:
+        sql = (
+            "UPDATE jobs SET output_error_code = ?, output_error_message = ?"
+            " WHERE name = ? AND state = 'running'"
+        )
+        row = (error.code, error.message, name)
+        return await self._run(lambda db: _write(db, sql, row) == 1)
+
     async def delete(self, name: str) -> bool:
         sql = "DELETE FROM jobs WHERE name = ?"
         return await self._run(lambda db: _write(db, sql, (name,)) == 1)
@@ -184,7 +211,17 @@ def _connect(path: Path) -> sqlite3.Connection:
     db.execute("PRAGMA synchronous = FULL")
     db.execute("PRAGMA busy_timeout = 10000")
     db.executescript(_SCHEMA)
+    _migrate(db)
     return db
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a database made by an older Hark up to ``_SCHEMA`` (columns only ever added)."""
+    present = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+    with db:
+        for column, declaration in _ADDED_COLUMNS:
+            if column not in present:
+                db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {declaration}")
 
 
 def _write(db: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> int:
@@ -199,7 +236,7 @@ def _maybe_job(row: Any) -> Job | None:
 
 def _job(row: Any) -> Job:
     (name, version, state, config, uri, output_uri, progress, start, update, end, result,
-     error_code, error_message) = row  # fmt: skip
+     error_code, error_message, output_code, output_message, owner) = row  # fmt: skip
     return Job(
         name=name,
         api_version=version,
@@ -213,6 +250,8 @@ def _job(row: Any) -> Job:
         end_time=end,
         result=None if result is None else serial.loads(Recognition, result),
         error=None if error_code is None else JobError(error_code, error_message),
+        output_error=None if output_code is None else JobError(output_code, output_message),
+        owner=owner,
     )
 
 
@@ -225,6 +264,9 @@ def _seq_from_token(token: str) -> int:
         return 0
     try:
         text = base64.urlsafe_b64decode(token.encode()).decode()
-        return int(text.removeprefix("after:")) if text.startswith("after:") else int("x")
+        seq = int(text.removeprefix("after:")) if text.startswith("after:") else -1
     except (ValueError, binascii.Error):
-        raise InvalidArgument("Invalid page token.") from None
+        seq = -1
+    if not 0 <= seq < 1 << 63:  # SQLite integers are 64-bit signed
+        raise InvalidArgument("Invalid page token.")
+    return seq
