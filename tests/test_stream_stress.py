@@ -237,5 +237,5 @@ async def test_real_model_slowed_loses_no_words(interim: bool) -> None:
 def _batch(engine: Engine, name: str) -> str:
     """The clip read whole, as batch recognition reads it."""
     pcm = np.frombuffer(encode(corpus_file(name), "LINEAR16", 16000), dtype=np.int16)
-    transcript = engine.transcribe(pcm.astype(np.float32) / 32768, DecodeOptions())
+    transcript = engine.transcribe((pcm / 32768).astype(np.float32), DecodeOptions())
     return " ".join(segment.text for segment in transcript.segments)
