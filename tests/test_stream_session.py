@@ -13,10 +13,11 @@ import pytest
 
 from hark.engine import DecodeOptions, Progress, Samples, Stop, Transcript
 from hark.engine.pool import EnginePool
+from hark.errors import ResourceExhausted
 from hark.settings import Limits
 from hark.speech.recognizer import Recognizer
 from hark.speech.streaming.session import DecodeScheduler, StreamingRecognizer
-from hark.speech.streaming.types import StreamingConfig, StreamingRequest
+from hark.speech.streaming.types import StreamingConfig, StreamingRequest, StreamingResponse
 from hark.speech.types import RecognitionConfig
 
 from audio_samples import encode
@@ -101,3 +102,38 @@ async def test_an_interim_in_flight_gives_way_to_the_final() -> None:
     assert finals == ["the one scripted text"]
     assert True in engine.stops  # an interim asked after its encoder pass, and gave way
     assert None in engine.stops  # finals are never stoppable
+
+
+async def test_a_stream_beyond_the_limit_is_refused_before_its_audio_is_read() -> None:
+    engine = FakeEngine(["hello"])
+    pool = EnginePool(engine)
+    streaming = StreamingRecognizer(Recognizer(pool, engine.info, Limits(max_streams=1)))
+    config = StreamingConfig(
+        RecognitionConfig(encoding="LINEAR16", sample_rate_hertz=16000, language_code="en")
+    )
+    release = asyncio.Event()
+    read: list[str] = []
+
+    async def held() -> AsyncIterator[StreamingRequest]:
+        read.append("held")
+        yield config
+        await release.wait()
+
+    async def refused() -> AsyncIterator[StreamingRequest]:
+        read.append("refused")
+        yield config
+
+    async def drain(requests: AsyncIterator[StreamingRequest]) -> list[StreamingResponse]:
+        return [response async for response in streaming.recognize(requests)]
+
+    first = asyncio.create_task(drain(held()))
+    while not read:
+        await asyncio.sleep(0.01)
+    with pytest.raises(ResourceExhausted, match="limit of 1 concurrent streams"):
+        await anext(streaming.recognize(refused()))
+    assert read == ["held"]  # the refused stream's messages were never read
+    release.set()
+    await first
+    assert streaming.active == 0  # the ended stream gave its place back
+    assert await drain(refused())  # admitted now: its billing comes back
+    await pool.close()

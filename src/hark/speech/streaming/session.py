@@ -28,7 +28,7 @@ import numpy as np
 from hark import audio
 from hark.engine import SAMPLE_RATE, DecodeOptions, Samples, Stopped, Word
 from hark.engine.vad import StreamingVad
-from hark.errors import InvalidArgument, OutOfRange, SpeechError
+from hark.errors import InvalidArgument, OutOfRange, ResourceExhausted, SpeechError
 from hark.samples import mixdown
 from hark.settings import Limits
 from hark.speech import results
@@ -119,7 +119,11 @@ class StreamingRecognizer:
     """Google's StreamingRecognize over the shared engine pool."""
 
     def __init__(
-        self, recognizer: Recognizer, *, slots: int = 1, tuning: PolicyOptions | None = None
+        self,
+        recognizer: Recognizer,
+        *,
+        slots: int = 1,
+        tuning: PolicyOptions | None = None,
     ) -> None:
         """``tuning`` overrides the policy's tuning defaults (benchmarks sweep them)."""
         self.recognizer = recognizer
@@ -127,17 +131,31 @@ class StreamingRecognizer:
         self.limits: Limits = recognizer.limits
         self.scheduler = DecodeScheduler(slots)
         self.tuning = tuning or PolicyOptions()
+        self.active = 0
+        """Streams admitted and not yet ended."""
 
     async def recognize(
         self, requests: AsyncIterator[StreamingRequest]
     ) -> AsyncIterator[StreamingResponse]:
-        """Responses for one stream; raises SpeechError to end the stream with that status."""
-        first = await _next(requests, self.limits.stream_audio_timeout)
-        if not isinstance(first, StreamingConfig):
-            raise InvalidArgument(MALORDERED)
-        session = _Session(self, first)
-        async for response in session.run(requests):
-            yield response
+        """Responses for one stream; raises SpeechError to end the stream with that status.
+
+        A stream beyond ``limits.max_streams`` is refused before any of its messages is
+        read: one admitted and starved would get its finals ever later (issue 12)."""
+        limit = self.limits.max_streams
+        if limit and self.active >= limit:
+            raise ResourceExhausted(
+                f"Hark is serving its limit of {limit} concurrent streams; retry later."
+            )
+        self.active += 1
+        try:
+            first = await _next(requests, self.limits.stream_audio_timeout)
+            if not isinstance(first, StreamingConfig):
+                raise InvalidArgument(MALORDERED)
+            session = _Session(self, first)
+            async for response in session.run(requests):
+                yield response
+        finally:
+            self.active -= 1
 
 
 async def _next(
