@@ -137,3 +137,30 @@ async def test_a_stream_beyond_the_limit_is_refused_before_its_audio_is_read() -
     assert streaming.active == 0  # the ended stream gave its place back
     assert await drain(refused())  # admitted now: its billing comes back
     await pool.close()
+
+
+@pytest.mark.corpus
+async def test_audio_sent_at_once_still_gets_interim_results() -> None:
+    """Issue 12: a file streamed as fast as the client can, with interim results on."""
+    engine = FakeEngine(["the one scripted text"], delay=0.3)  # slower than reading
+    pool = EnginePool(engine)
+    streaming = StreamingRecognizer(Recognizer(pool, engine.info, Limits()))
+    pcm = encode(corpus_file("en_librispeech_1089-134686-0000.flac"), "LINEAR16", 16000)
+
+    async def requests() -> AsyncIterator[StreamingRequest]:
+        yield StreamingConfig(
+            RecognitionConfig(encoding="LINEAR16", sample_rate_hertz=16000, language_code="en"),
+            interim_results=True,
+        )
+        for offset in range(0, len(pcm), 25_600):
+            yield pcm[offset : offset + 25_600]
+
+    results = [
+        result async for response in streaming.recognize(requests()) for result in response.results
+    ]
+    await pool.close()
+    interims = [r for r in results if not r.is_final]
+    assert interims and not results[0].is_final
+    assert [r.alternatives[0].transcript for r in results if r.is_final] == [
+        "the one scripted text"
+    ]

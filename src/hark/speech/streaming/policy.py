@@ -68,6 +68,8 @@ class PolicyOptions:
     speech_pad: float = 0.2
     tail_pad: float = 0.0
     interim_hold: float = 0.1
+    interim_every: float = 1.0
+    """Audio between interim readings a driver fed faster than real time waits for."""
     min_step: float = 0.25
     trim_after: float = 12.0
     max_buffer: float = 20.0
@@ -229,6 +231,21 @@ class StreamingPolicy:
                 self.options.interim_results
                 or self.now - current.buffer_start >= self.options.trim_after / 2
             )
+        )
+
+    @property
+    def interim_overdue(self) -> bool:
+        """True when interim results are on and no reading has started for ``interim_every``
+        of the utterance's audio. A driver fed faster than real time waits for one before
+        feeding more; otherwise a file sent at once would end every utterance before its
+        first interim decode ran, and get no interim results at all (issue 12)."""
+        current = self._current
+        return (
+            self.options.interim_results
+            and current is not None
+            and not self._endings
+            and self._quiet * FRAME_SECONDS < self.options.interim_hold
+            and self.now - max(self._last_decoded_end, current.start) >= self.options.interim_every
         )
 
     def _probe_at(self) -> float | None:

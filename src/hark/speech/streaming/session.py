@@ -19,6 +19,7 @@ import asyncio
 import heapq
 import itertools
 import threading
+import time
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, replace
 from typing import Any
@@ -63,6 +64,9 @@ batch WER on the bench clips (bench/RESULTS.md)."""
 TOKENS_PER_SECOND = 8
 """Token budget per second of window: fast speech is ~5 tokens/s with punctuation, and a
 decoder looping on a phrase would otherwise run to 448 tokens (2+ s of engine time)."""
+AHEAD_SLACK = 1.0
+"""Seconds of audio a stream may run ahead of the wall clock before it counts as sent faster
+than real time (then it waits for overdue interim readings: see ``_keep_pace``)."""
 STABLE, UNSTABLE = 0.9, 0.01
 """Interim stability of committed words and of the guess after them."""
 
@@ -224,6 +228,9 @@ class _Session:
         self.received = 0.0
         self.queue: asyncio.Queue[StreamingResponse | SpeechError | None] = asyncio.Queue()
         self.wake = asyncio.Event()
+        self.turn = asyncio.Event()
+        """Set when a decode starts or ends: a reader keeping pace waits for it."""
+        self.started = time.monotonic()
         self.final_wanted = threading.Event()
         self.billed = False
 
@@ -287,8 +294,22 @@ class _Session:
                 f" {self.limits.stream_max_seconds:g} seconds."
             )
         self.audio.append(samples)
-        self.policy.advance(probabilities)
+        for probability in probabilities:
+            await self._keep_pace()
+            self.policy.advance([probability])
         self._publish()
+
+    async def _keep_pace(self) -> None:
+        """Audio sent faster than real time waits for an overdue interim reading to start,
+        so a file sent at once gets interim results (Google gives them); a client at real
+        time never waits here, so its finals are never delayed for interims."""
+        while self.policy.interim_overdue and self._ahead():
+            self._publish()  # wakes the decode loop
+            self.turn.clear()
+            await self.turn.wait()
+
+    def _ahead(self) -> bool:
+        return self.received - (time.monotonic() - self.started) > AHEAD_SLACK
 
     # -- decodes -------------------------------------------------------------------------
 
@@ -318,6 +339,7 @@ class _Session:
         window = self.policy.next_window()
         if window is None:
             return
+        self.turn.set()
         samples = self.audio.window(window.start, window.end)
         options = self._options(window)
         stop = None if window.final else self._interim_stop
@@ -368,6 +390,7 @@ class _Session:
         for response in responses:
             self.queue.put_nowait(response)
         self.wake.set()
+        self.turn.set()
 
     def _billed(self) -> int:
         return billed_seconds(self.received, self.plan)
