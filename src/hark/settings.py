@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 MAX_STREAMS = 4
-"""Real-time streams one server accepts by default: measured for tiny.en on 2 shared CPU
-cores (bench/RESULTS.md, streaming round 4), where 4 streams beside a busy core still had
-every final; raise it with more cores or a GPU."""
+"""Real-time streams one server accepts by default, measured for tiny.en on 2 shared CPU
+cores (bench/RESULTS.md, streaming round 4): finals p95 3.7-7.3 s at 4 streams under load,
+11-13 s at 8 (words whole at both). Raise it with more cores or a GPU."""
 
 
 @dataclass(frozen=True)
