@@ -43,7 +43,8 @@ from hark.engine.pool import EnginePool
 from hark.engine.whisper import WhisperEngine
 from hark.settings import Limits
 from hark.speech.recognizer import Recognizer
-from hark.speech.streaming.policy import PolicyOptions, SpeechEvent
+from hark.speech.streaming.outputs import SpeechEvent
+from hark.speech.streaming.policy import PolicyOptions
 from hark.speech.streaming.session import StreamingRecognizer
 from hark.speech.streaming.types import StreamingConfig, StreamingRequest
 from hark.speech.types import RecognitionConfig

@@ -16,7 +16,8 @@ from hark.engine.pool import EnginePool
 from hark.errors import ResourceExhausted
 from hark.settings import Limits
 from hark.speech.recognizer import Recognizer
-from hark.speech.streaming.session import DecodeScheduler, StreamingRecognizer
+from hark.speech.streaming.scheduler import DecodeScheduler
+from hark.speech.streaming.session import StreamingRecognizer
 from hark.speech.streaming.types import StreamingConfig, StreamingRequest, StreamingResponse
 from hark.speech.types import RecognitionConfig
 

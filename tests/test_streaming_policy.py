@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from hark.engine import Word
 from hark.engine.vad import FRAME_SECONDS
-from hark.speech.streaming.policy import (
-    DecodeWindow,
-    Event,
-    Final,
-    Interim,
-    PolicyOptions,
-    SpeechEvent,
-    StreamingPolicy,
-    agreed,
-    new_words,
-)
+from hark.speech.streaming.agreement import agreed, new_words
+from hark.speech.streaming.outputs import Event, Final, Interim, SpeechEvent
+from hark.speech.streaming.policy import DecodeWindow, PolicyOptions, StreamingPolicy
 
 
 def frames(seconds: float) -> int:

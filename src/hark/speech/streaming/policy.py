@@ -39,17 +39,11 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from enum import Enum
 
-from hark.engine import Word, comparable
+from hark.engine import Word
 from hark.engine.vad import FRAME_SECONDS
-
-
-class SpeechEvent(Enum):
-    END_OF_SINGLE_UTTERANCE = 1
-    SPEECH_ACTIVITY_BEGIN = 2
-    SPEECH_ACTIVITY_END = 3
-    SPEECH_ACTIVITY_TIMEOUT = 4
+from hark.speech.streaming.agreement import agreed, new_words
+from hark.speech.streaming.outputs import Event, Final, Interim, Output, SpeechEvent
 
 
 @dataclass(frozen=True)
@@ -96,32 +90,6 @@ class DecodeWindow:
     whole: bool = False
 
 
-@dataclass(frozen=True)
-class Interim:
-    """The utterance so far: committed words (stable) and the newest guess after them."""
-
-    committed: tuple[Word, ...]
-    tentative: tuple[Word, ...]
-
-
-@dataclass(frozen=True)
-class Final:
-    """One finished utterance."""
-
-    words: tuple[Word, ...]
-
-
-@dataclass(frozen=True)
-class Event:
-    """A speech event at ``time`` seconds of audio."""
-
-    kind: SpeechEvent
-    time: float
-
-
-Output = Interim | Final | Event
-
-
 @dataclass
 class _Utterance:
     number: int
@@ -137,34 +105,6 @@ class _Utterance:
     """Speech end (quiet onset) the newest final window was asked for."""
     reading: tuple[DecodeWindow, list[Word]] | None = None
     """The newest final window's result."""
-
-
-def _key(word: Word) -> str:
-    return comparable(word.text)
-
-
-def new_words(hypothesis: Sequence[Word], committed: Sequence[Word]) -> list[Word]:
-    """The words of ``hypothesis`` after what is already ``committed``.
-
-    Words starting before the last committed word ended (less 0.1 s of timing slack) are
-    old; then up to five leading words repeating the committed tail are dropped too.
-    """
-    last_end = committed[-1].end - 0.1 if committed else float("-inf")
-    fresh = [word for word in hypothesis if word.start > last_end]
-    for n in range(1, min(len(committed), len(fresh), 5) + 1):
-        if [_key(w) for w in committed[-n:]] == [_key(w) for w in fresh[:n]]:
-            return fresh[n:]
-    return fresh
-
-
-def agreed(previous: Sequence[Word], latest: Sequence[Word]) -> int:
-    """How many leading words two consecutive hypotheses share (LocalAgreement-2)."""
-    count = 0
-    for old, new in zip(previous, latest, strict=False):
-        if _key(old) != _key(new):
-            break
-        count += 1
-    return count
 
 
 class StreamingPolicy:

@@ -16,8 +16,6 @@ for it. A client that goes away cancels its tasks; its slot and buffers are rele
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 import threading
 import time
 from collections.abc import AsyncIterator, Coroutine
@@ -35,15 +33,9 @@ from hark.settings import Limits
 from hark.speech import results
 from hark.speech.plan import Plan
 from hark.speech.recognizer import Recognizer, billed_seconds
-from hark.speech.streaming.policy import (
-    DecodeWindow,
-    Event,
-    Final,
-    Interim,
-    Output,
-    PolicyOptions,
-    StreamingPolicy,
-)
+from hark.speech.streaming.outputs import Event, Final, Interim, Output
+from hark.speech.streaming.policy import DecodeWindow, PolicyOptions, StreamingPolicy
+from hark.speech.streaming.scheduler import DecodeScheduler
 from hark.speech.streaming.types import (
     MALORDERED,
     StreamingConfig,
@@ -69,54 +61,6 @@ AHEAD_SLACK = 1.0
 than real time (then it waits for overdue interim readings: see ``_keep_pace``)."""
 STABLE, UNSTABLE = 0.9, 0.01
 """Interim stability of committed words and of the guess after them."""
-
-
-class DecodeScheduler:
-    """Decode slots shared by all streams: urgent (final) requests first, then FIFO.
-
-    ``final_waiting`` is set while an urgent request waits for a slot; interim decodes
-    running on the engine's thread read it to give their slot up early (see ``Stop``).
-    """
-
-    def __init__(self, slots: int) -> None:
-        self._free = slots
-        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
-        self._order = itertools.count()
-        self.final_waiting = threading.Event()
-
-    async def acquire(self, *, urgent: bool) -> None:
-        if self._free > 0 and not self._waiting:
-            self._free -= 1
-            return
-        granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiting, (0 if urgent else 1, next(self._order), granted))
-        self._flag()
-        try:
-            await granted
-        except asyncio.CancelledError:
-            if granted.done() and not granted.cancelled():
-                self.release()  # granted just as the waiter went away: pass it on
-            raise
-        finally:
-            self._flag()
-
-    def release(self) -> None:
-        try:
-            while self._waiting:
-                _, _, granted = heapq.heappop(self._waiting)
-                if not granted.done():
-                    granted.set_result(None)
-                    return
-            self._free += 1
-        finally:
-            self._flag()
-
-    def _flag(self) -> None:
-        urgent = any(rank == 0 and not f.done() for rank, _, f in self._waiting)
-        if urgent:
-            self.final_waiting.set()
-        else:
-            self.final_waiting.clear()
 
 
 class StreamingRecognizer:
