@@ -1,31 +1,37 @@
-"""Streaming benchmark: corpus clips sent at real-time pace through the session driver.
+"""Streaming benchmark, measured the way a client sees it: corpus clips at real-time pace.
 
 Drives ``StreamingRecognizer`` in process (the same core the WebSocket and gRPC transports
-wrap; no network), with the real model. Each clip is LINEAR16 16 kHz followed by 1.5 s of
-silence (a live microphone keeps sending), in 100 ms chunks at real time. 18 English clips of
-3-11 s (LibriSpeech, LibriVox, LJ Speech, AMI, JFK; listed in CLIPS).
+wrap; no network), with the real model. Each stream sends one clip as LINEAR16 16 kHz in
+100 ms chunks at real time, then 1.5 s of silence (a live microphone keeps sending), then
+half-closes. 16 English clips of 3-11 s (LibriSpeech, LibriVox, LJ Speech, AMI, JFK).
 
-Measures: final latency = arrival of the clip's last final minus the reference end of speech
-(last word end of a batch beam-5 transcription with word timestamps, i.e. the moment that
-audio was sent); interim update interval; streaming vs batch WER against the references; p50
-latency with 1..4 concurrent streams; process RSS across the runs.
+Measures, per number of concurrent streams (1, 2, 4, 8 by default; each stream its own clip):
+final latency = arrival of the clip's last final minus the moment the clip's last audio
+chunk was sent (not the end of speech: that is what a client can time); endpoint = when the
+end of its last utterance was detected (the SPEECH_ACTIVITY_END event), from that moment; first interim =
+seconds from the stream's first audio to its first interim result; WER of the streamed
+finals against the batch reading (beam 5, whole clip) and against the references; streams
+whose finals lost more than a fifth of the batch words.
 
-    PYTHONPATH=src python bench/streaming.py [--streams N] [--per-clip] [--tune NAME=VALUE]
+    PYTHONPATH=src python bench/streaming.py [--streams 1,2,4,8] [--no-interim] [--hog]
+        [--clips N] [--tune NAME=VALUE]
 
-``--streams 1`` stops after the single-stream round (quick tuning); ``--per-clip`` prints each
-clip's streaming finals next to the batch text and the reference, with both WERs; ``--tune``
-overrides a ``PolicyOptions`` tuning value (repeatable), to compare settings in one sitting.
+``--hog`` runs one busy CPU loop (``python3 -c 'while 1: pass'``) beside the benchmark,
+killed by its PID at the end; ``--no-interim`` streams with interim results off (the client
+libraries' default); ``--clips`` uses the first N clips per concurrency (default 8).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
+import os
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +43,7 @@ from hark.engine.pool import EnginePool
 from hark.engine.whisper import WhisperEngine
 from hark.settings import Limits
 from hark.speech.recognizer import Recognizer
+from hark.speech.streaming.outputs import SpeechEvent
 from hark.speech.streaming.policy import PolicyOptions
 from hark.speech.streaming.session import StreamingRecognizer
 from hark.speech.streaming.types import StreamingConfig, StreamingRequest
@@ -45,7 +52,7 @@ from hark.speech.types import RecognitionConfig
 from audio_samples import encode
 from conftest import CORPUS
 from conftest import manifest as corpus_manifest
-from wer import wer
+from wer import normalize, wer
 
 CLIPS = [
     "en_librispeech_1272-128104-0000.wav",
@@ -64,115 +71,117 @@ CLIPS = [
     "en_ljspeech_LJ001-0003.wav",
     "en_ljspeech_LJ001-0005.wav",
     "en_ljspeech_LJ001-0007.wav",
-    "en_ljspeech_LJ001-0010.wav",
-    "en_ljspeech_LJ001-0012.wav",
 ]
 TAIL = bytes(48_000)  # 1.5 s of silence
-CONFIG = StreamingConfig(
-    RecognitionConfig(encoding="LINEAR16", sample_rate_hertz=16000, language_code="en-US"),
-    interim_results=True,
-)
+CHUNK = 3200  # 100 ms
 
 
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+@dataclass
+class Outcome:
+    clip: str
+    latency: float
+    endpoint: float
+    """When the end of the last utterance was detected, from the same moment."""
+    first_interim: float | None
+    text: str
 
 
-async def one_stream(streaming: StreamingRecognizer, pcm: bytes) -> dict[str, object]:
-    start = time.monotonic()
+async def one_stream(
+    streaming: StreamingRecognizer, name: str, pcm: bytes, interim: bool
+) -> Outcome:
+    config = StreamingConfig(
+        RecognitionConfig(encoding="LINEAR16", sample_rate_hertz=16000, language_code="en-US"),
+        interim_results=interim,
+        enable_voice_activity_events=True,
+    )
     audio = pcm + TAIL
+    start = time.monotonic()
+    clip_sent = start + len(pcm) / 32_000  # replaced by the real moment once it is sent
 
     async def requests() -> AsyncIterator[StreamingRequest]:
-        yield CONFIG
-        for offset in range(0, len(audio), 3200):
-            await asyncio.sleep(max(0.0, start + (offset + 3200) / 32_000 - time.monotonic()))
-            yield audio[offset : offset + 3200]
+        nonlocal clip_sent
+        yield config
+        for offset in range(0, len(audio), CHUNK):
+            await asyncio.sleep(max(0.0, start + (offset + CHUNK) / 32_000 - time.monotonic()))
+            yield audio[offset : offset + CHUNK]
+            if offset < len(pcm) <= offset + CHUNK:
+                clip_sent = time.monotonic()
 
     finals: list[tuple[float, str]] = []
-    interims: list[float] = []
+    first_interim: float | None = None
+    endpoint = float("nan")
     async for response in streaming.recognize(requests()):
-        now = time.monotonic() - start
+        now = time.monotonic()
+        if response.speech_event is SpeechEvent.SPEECH_ACTIVITY_END:
+            endpoint = now
         for result in response.results:
             if result.is_final:
                 finals.append((now, result.alternatives[0].transcript))
-        if any(not r.is_final for r in response.results):
-            interims.append(now)
-    return {"finals": finals, "interims": interims}
+            elif first_interim is None:
+                first_interim = now - start
+    last = finals[-1][0] if finals else float("nan")
+    return Outcome(
+        name, last - clip_sent, endpoint - clip_sent, first_interim, " ".join(t for _, t in finals)
+    )
 
 
-async def main(max_streams: int, per_clip: bool, tuning: PolicyOptions) -> None:
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+async def main(counts: list[int], clips_per: int, interim: bool, tuning: PolicyOptions) -> None:
     engine = WhisperEngine.load("tiny.en")
     pool = EnginePool(engine)
-    recognizer = Recognizer(pool, engine.info, Limits())
+    recognizer = Recognizer(pool, engine.info, Limits(max_streams=0))
     streaming = StreamingRecognizer(recognizer, tuning=tuning)
     manifest = corpus_manifest()
-    clips = {name: encode(CORPUS / name, "LINEAR16", 16000) for name in CLIPS}
-    reference_end, batch_text = {}, {}
+    names = CLIPS[: max(clips_per, *counts)]
+    clips = {name: encode(CORPUS / name, "LINEAR16", 16000) for name in names}
+    batch = {}
     for name, pcm in clips.items():
         samples = (np.frombuffer(pcm, "<i2") / 32768).astype(np.float32)
         transcript = engine.transcribe(samples, DecodeOptions(beam_size=5))
-        words = [w for s in transcript.segments for w in s.words]
-        reference_end[name] = words[-1].end
-        batch_text[name] = "".join(w.text for w in words)
-    rss = [("after load + batch", rss_mb())]
-
-    latencies: dict[int, list[float]] = {}
-    gaps: list[float] = []
-    stream_wer: list[float] = []
-    batch_wer: list[float] = []
-    for n in range(1, max_streams + 1):
-        names = CLIPS if n == 1 else CLIPS[:4]
-        latencies[n] = []
-        for base in range(0, len(names)):
+        batch[name] = " ".join(s.text for s in transcript.segments)
+    print(f"interim results {'on' if interim else 'off'}; load average {os.getloadavg()[0]:.1f}")
+    print(
+        "| streams | final p50 | p95 | max | endpoint p50 | first interim p50 | WER vs batch | vs reference"
+        " (batch) | streams losing >20 % of words |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for n in counts:
+        outcomes: list[Outcome] = []
+        for base in range(0, max(clips_per, n), n):
             group = [names[(base + k) % len(names)] for k in range(n)]
-            outs = await asyncio.gather(*(one_stream(streaming, clips[c]) for c in group))
-            for name, out in zip(group, outs, strict=True):
-                finals = out["finals"]
-                assert isinstance(finals, list) and finals, name
-                latencies[n].append(finals[-1][0] - reference_end[name])
-                if n == 1:
-                    interims = out["interims"]
-                    assert isinstance(interims, list)
-                    gaps += [b - a for a, b in itertools.pairwise(interims)]
-                    text = " ".join(t for _, t in finals)
-                    reference = manifest[name]["transcript"]
-                    stream_wer.append(wer(reference, text))
-                    batch_wer.append(wer(reference, batch_text[name]))
-                    if per_clip:
-                        print(f"{name}: latency {latencies[n][-1]:.2f} s")
-                        print(f"  reference        {reference}")
-                        print(f"  batch     {batch_wer[-1]:.3f}{batch_text[name]}")
-                        print(
-                            f"  streaming {stream_wer[-1]:.3f} " + " | ".join(t for _, t in finals)
-                        )
-        rss.append((f"after {n}-stream runs", rss_mb()))
-    await pool.close()
-
-    def pct(values: list[float], q: float) -> float:
-        return float(np.percentile(values, q))
-
-    print(f"clips: {len(CLIPS)}, streamed at real time in 100 ms chunks (in-process driver)")
-    for n, values in latencies.items():
-        print(
-            f"{n} stream(s): final latency p50 {pct(values, 50):.2f} s,"
-            f" p95 {pct(values, 95):.2f} s, max {max(values):.2f} s ({len(values)} finals)"
+            outcomes += await asyncio.gather(
+                *(one_stream(streaming, c, clips[c], interim) for c in group)
+            )
+        latencies = [o.latency for o in outcomes]
+        endpoints = [o.endpoint for o in outcomes]
+        firsts = [o.first_interim for o in outcomes if o.first_interim is not None]
+        vs_batch = [wer(batch[o.clip], o.text) for o in outcomes]
+        vs_ref = [wer(manifest[o.clip]["transcript"], o.text) for o in outcomes]
+        batch_ref = [wer(manifest[o.clip]["transcript"], batch[o.clip]) for o in outcomes]
+        lost = sum(
+            len(normalize(o.text).split()) < 0.8 * len(normalize(batch[o.clip]).split())
+            for o in outcomes
         )
-    print(f"interim update interval: mean {statistics.mean(gaps):.2f} s, p50 {pct(gaps, 50):.2f} s")
-    sw, bw = statistics.mean(stream_wer), statistics.mean(batch_wer)
-    print(f"WER vs references: streaming {sw:.3f}, batch {bw:.3f}, ratio {sw / max(bw, 1e-9):.2f}")
-    sustained = max((n for n, v in latencies.items() if pct(v, 50) <= 1.0), default=0)
-    print(f"concurrent real-time streams with p50 <= 1 s: {sustained}")
-    for label, value in rss:
-        print(f"RSS {label}: {value:.0f} MB")
+        first = f"{pct(firsts, 50):.2f} s" if interim else "-"
+        print(
+            f"| {n} | {pct(latencies, 50):.2f} s | {pct(latencies, 95):.2f} s"
+            f" | {max(latencies):.2f} s | {pct(endpoints, 50):.2f} s | {first} | {statistics.mean(vs_batch):.3f}"
+            f" | {statistics.mean(vs_ref):.3f} ({statistics.mean(batch_ref):.3f})"
+            f" | {lost} of {len(outcomes)} |",
+            flush=True,
+        )
+    await pool.close()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--streams", type=int, default=4, help="concurrency rounds 1..N")
-    parser.add_argument("--per-clip", action="store_true", help="print each clip's texts")
+    parser.add_argument("--streams", default="1,2,4,8", help="concurrency levels, e.g. 1,2,4,8")
+    parser.add_argument("--clips", type=int, default=8, help="clips per concurrency level")
+    parser.add_argument("--no-interim", action="store_true", help="interim results off")
+    parser.add_argument("--hog", action="store_true", help="one busy CPU loop beside it")
     parser.add_argument(
         "--tune",
         action="append",
@@ -182,6 +191,12 @@ if __name__ == "__main__":
     )
     args = parser.parse_args()
     overrides: dict[str, Any] = {k: float(v) for k, v in (t.split("=", 1) for t in args.tune)}
-    tuning = PolicyOptions(**overrides)
-    print("tuning:", " ".join(args.tune) or "defaults")
-    asyncio.run(main(args.streams, args.per_clip, tuning))
+    counts = [int(n) for n in args.streams.split(",")]
+    hog = subprocess.Popen([sys.executable, "-c", "while 1: pass"]) if args.hog else None
+    try:
+        print("tuning:", " ".join(args.tune) or "defaults", "| CPU hog:", "yes" if hog else "no")
+        asyncio.run(main(counts, args.clips, not args.no_interim, PolicyOptions(**overrides)))
+    finally:
+        if hog is not None:
+            hog.kill()
+            hog.wait()

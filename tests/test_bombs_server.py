@@ -49,6 +49,8 @@ AUDIO_TIMEOUT_S = 1.0  # the server's stream audio timeout here: "too slow" past
 def bombed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = start_server(
         tmp_path_factory.mktemp("bombs"),
+        "--max-streams",  # up to 20 bomb streams at once here; admission is tested elsewhere
+        "0",
         env={"HARK_STREAM_AUDIO_TIMEOUT": str(AUDIO_TIMEOUT_S)},
     )
     recognize(running, wav_bytes(tone(1.0)))  # warm: the model's first call allocates

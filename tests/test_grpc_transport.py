@@ -36,8 +36,10 @@ class Broken(FakeEngine):
         raise RuntimeError("secret internals")
 
 
-async def start(engine: FakeEngine, data_dir: Path, max_queue: int = 8) -> Any:
-    cores = await build_cores(engine, data_dir, max_queue=max_queue)
+async def start(
+    engine: FakeEngine, data_dir: Path, max_queue: int = 8, limits: Limits | None = None
+) -> Any:
+    cores = await build_cores(engine, data_dir, max_queue=max_queue, limits=limits)
     server = RpcServer(cores.recognizer, cores.long_running, cores.streaming, ApiKeys(()), Limits())
     port = await server.start("127.0.0.1", 0)
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
@@ -89,6 +91,34 @@ async def test_streaming_reaches_the_streaming_core(tmp_path: Path) -> None:
     with pytest.raises(exceptions.InvalidArgument):
         async for _ in await client.streaming_recognize(requests=requests()):
             pass
+    await stop(server, cores)
+
+
+async def test_a_stream_beyond_max_streams_is_resource_exhausted(tmp_path: Path) -> None:
+    limits = Limits(max_streams=1)
+    server, cores, client = await start(FakeEngine(["x"]), tmp_path, limits=limits)
+    config = speech_v1.StreamingRecognitionConfig(
+        config=speech_v1.RecognitionConfig(
+            encoding="LINEAR16", sample_rate_hertz=16000, language_code="en-US"
+        )
+    )
+    release = asyncio.Event()
+
+    async def held() -> AsyncIterator[speech_v1.StreamingRecognizeRequest]:
+        yield speech_v1.StreamingRecognizeRequest(streaming_config=config)
+        await release.wait()
+
+    async def one() -> AsyncIterator[speech_v1.StreamingRecognizeRequest]:
+        yield speech_v1.StreamingRecognizeRequest(streaming_config=config)
+
+    first = await client.streaming_recognize(requests=held())
+    while cores.streaming.active == 0:
+        await asyncio.sleep(0.01)
+    with pytest.raises(exceptions.ResourceExhausted, match="limit of 1 concurrent streams"):
+        async for _ in await client.streaming_recognize(requests=one()):
+            pass
+    release.set()
+    assert [response async for response in first]  # the admitted stream ends normally
     await stop(server, cores)
 
 

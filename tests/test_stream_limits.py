@@ -31,9 +31,12 @@ HANG_GUARD = 60.0  # seconds: only a hang would reach it
 
 
 def streaming(limits: Limits | None = None) -> tuple[StreamingRecognizer, EnginePool]:
+    """A streaming core over a fake engine; by default it admits any number of streams (these
+    tests run many at once, and --max-streams is tested on its own)."""
     engine = FakeEngine(["words"])
     pool = EnginePool(engine)
-    return StreamingRecognizer(Recognizer(pool, engine.info, limits or Limits())), pool
+    limits = limits or Limits(max_streams=0)
+    return StreamingRecognizer(Recognizer(pool, engine.info, limits)), pool
 
 
 async def run_stream(

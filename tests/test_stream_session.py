@@ -13,10 +13,12 @@ import pytest
 
 from hark.engine import DecodeOptions, Progress, Samples, Stop, Transcript
 from hark.engine.pool import EnginePool
+from hark.errors import ResourceExhausted
 from hark.settings import Limits
 from hark.speech.recognizer import Recognizer
-from hark.speech.streaming.session import DecodeScheduler, StreamingRecognizer
-from hark.speech.streaming.types import StreamingConfig, StreamingRequest
+from hark.speech.streaming.scheduler import DecodeScheduler
+from hark.speech.streaming.session import StreamingRecognizer
+from hark.speech.streaming.types import StreamingConfig, StreamingRequest, StreamingResponse
 from hark.speech.types import RecognitionConfig
 
 from audio_samples import encode
@@ -101,3 +103,65 @@ async def test_an_interim_in_flight_gives_way_to_the_final() -> None:
     assert finals == ["the one scripted text"]
     assert True in engine.stops  # an interim asked after its encoder pass, and gave way
     assert None in engine.stops  # finals are never stoppable
+
+
+async def test_a_stream_beyond_the_limit_is_refused_before_its_audio_is_read() -> None:
+    engine = FakeEngine(["hello"])
+    pool = EnginePool(engine)
+    streaming = StreamingRecognizer(Recognizer(pool, engine.info, Limits(max_streams=1)))
+    config = StreamingConfig(
+        RecognitionConfig(encoding="LINEAR16", sample_rate_hertz=16000, language_code="en")
+    )
+    release = asyncio.Event()
+    read: list[str] = []
+
+    async def held() -> AsyncIterator[StreamingRequest]:
+        read.append("held")
+        yield config
+        await release.wait()
+
+    async def refused() -> AsyncIterator[StreamingRequest]:
+        read.append("refused")
+        yield config
+
+    async def drain(requests: AsyncIterator[StreamingRequest]) -> list[StreamingResponse]:
+        return [response async for response in streaming.recognize(requests)]
+
+    first = asyncio.create_task(drain(held()))
+    while not read:
+        await asyncio.sleep(0.01)
+    with pytest.raises(ResourceExhausted, match="limit of 1 concurrent streams"):
+        await anext(streaming.recognize(refused()))
+    assert read == ["held"]  # the refused stream's messages were never read
+    release.set()
+    await first
+    assert streaming.active == 0  # the ended stream gave its place back
+    assert await drain(refused())  # admitted now: its billing comes back
+    await pool.close()
+
+
+@pytest.mark.corpus
+async def test_audio_sent_at_once_still_gets_interim_results() -> None:
+    """Issue 12: a file streamed as fast as the client can, with interim results on."""
+    engine = FakeEngine(["the one scripted text"], delay=0.3)  # slower than reading
+    pool = EnginePool(engine)
+    streaming = StreamingRecognizer(Recognizer(pool, engine.info, Limits()))
+    pcm = encode(corpus_file("en_librispeech_1089-134686-0000.flac"), "LINEAR16", 16000)
+
+    async def requests() -> AsyncIterator[StreamingRequest]:
+        yield StreamingConfig(
+            RecognitionConfig(encoding="LINEAR16", sample_rate_hertz=16000, language_code="en"),
+            interim_results=True,
+        )
+        for offset in range(0, len(pcm), 25_600):
+            yield pcm[offset : offset + 25_600]
+
+    results = [
+        result async for response in streaming.recognize(requests()) for result in response.results
+    ]
+    await pool.close()
+    interims = [r for r in results if not r.is_final]
+    assert interims and not results[0].is_final
+    assert [r.alternatives[0].transcript for r in results if r.is_final] == [
+        "the one scripted text"
+    ]

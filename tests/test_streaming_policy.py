@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from hark.engine import Word
 from hark.engine.vad import FRAME_SECONDS
-from hark.speech.streaming.policy import (
-    DecodeWindow,
-    Event,
-    Final,
-    Interim,
-    PolicyOptions,
-    SpeechEvent,
-    StreamingPolicy,
-    agreed,
-    new_words,
-)
+from hark.speech.streaming.agreement import agreed, new_words
+from hark.speech.streaming.outputs import Event, Final, Interim, SpeechEvent
+from hark.speech.streaming.policy import DecodeWindow, PolicyOptions, StreamingPolicy
 
 
 def frames(seconds: float) -> int:
@@ -105,7 +97,7 @@ def test_speech_resuming_after_a_final_reading_asks_for_another() -> None:
 
 
 def test_final_asks_an_urgent_decode_when_no_hypothesis_covers_the_end() -> None:
-    policy = StreamingPolicy(PolicyOptions(voice_events=True))
+    policy = StreamingPolicy(PolicyOptions(interim_results=True, voice_events=True))
     pause(policy, 0.5)
     speak(policy, 1.0)
     decode(policy, "hello")
@@ -117,6 +109,7 @@ def test_final_asks_an_urgent_decode_when_no_hypothesis_covers_the_end() -> None
     policy.hypothesis(window, timed("hello world"))
     outputs = policy.take()
     kinds = [o.kind if isinstance(o, Event) else type(o) for o in outputs]
+    kinds = [kind for kind in kinds if kind is not Interim]
     assert kinds == [SpeechEvent.SPEECH_ACTIVITY_BEGIN, SpeechEvent.SPEECH_ACTIVITY_END, Final]
     begin = outputs[0]
     assert isinstance(begin, Event) and abs(begin.time - 0.5) < 0.05
@@ -178,7 +171,7 @@ def test_silence_is_never_decoded_and_not_kept() -> None:
 
 
 def test_long_utterances_trim_the_buffer_and_prompt_with_committed_text() -> None:
-    policy = StreamingPolicy(PolicyOptions(trim_after=4.0))
+    policy = StreamingPolicy(PolicyOptions(interim_results=True, trim_after=4.0))
     text = "one two three four five six seven eight nine ten eleven twelve"
     for n in range(2, 13):
         speak(policy, 0.5)
@@ -207,3 +200,57 @@ def test_new_words_drops_repeats_of_the_committed_tail() -> None:
     again = [Word(1.25, 1.4, " c", 0.9), *timed("d e", start=1.7)]
     assert [w.text for w in new_words(again, committed)] == [" d", " e"]
     assert agreed(timed("x y z"), timed("x y w")) == 2
+
+
+def test_a_late_final_reading_is_waited_for_never_settled_from_a_guess() -> None:
+    """Issue 12: decoding slower than speech. The first utterance's final reading is still
+    running when the second utterance ends; both finals come whole, in order."""
+    policy = StreamingPolicy(PolicyOptions())
+    pause(policy, 0.3)
+    speak(policy, 2.0)
+    pause(policy, FRAME_SECONDS)
+    first = policy.next_window()  # the early final reading, asked at the first quiet frame
+    assert first is not None and first.final and first.utterance == 1
+    pause(policy, 0.6)
+    speak(policy, 2.0)
+    pause(policy, 0.6)  # the second utterance ends while the first is still being read
+    speak(policy, 1.0)  # and a third begins
+    assert not [o for o in policy.take() if isinstance(o, Final)]
+    policy.hypothesis(first, timed("unless a system is established"))
+    second = policy.next_window()
+    assert second is not None and second.final and second.utterance == 2
+    assert policy.keep_from <= second.start  # its audio was kept while it waited
+    policy.hypothesis(second, timed("for the frequent formal review", start=second.start + 0.3))
+    finals = [texts(o.words) for o in policy.take() if isinstance(o, Final)]
+    assert finals == ["unless a system is established", "for the frequent formal review"]
+
+
+def test_finals_stay_in_order_when_a_later_reading_arrives_first() -> None:
+    """The current utterance's early reading may finish while older finals still wait."""
+    policy = StreamingPolicy(PolicyOptions(interim_results=True))
+    speak(policy, 1.0)
+    pause(policy, 0.6)
+    speak(policy, 1.0)
+    pause(policy, FRAME_SECONDS)
+    older = policy.next_window()
+    assert older is not None and older.utterance == 1
+    policy.cancel(older)  # e.g. the engine failed; it is asked again, first
+    again = policy.next_window()
+    assert again is not None and again.utterance == 1 and again.final
+    policy.hypothesis(again, timed("one"))
+    assert [texts(o.words) for o in policy.take() if isinstance(o, Final)] == ["one"]
+    probe = policy.next_window()
+    assert probe is not None and probe.utterance == 2 and probe.final
+    policy.hypothesis(probe, timed("two", start=probe.start + 0.2))
+    pause(policy, 0.6)
+    assert [texts(o.words) for o in policy.take() if isinstance(o, Final)] == ["two"]
+    assert policy.next_window() is None
+
+
+def test_without_interim_results_a_short_utterance_costs_one_decode() -> None:
+    policy = StreamingPolicy(PolicyOptions())
+    speak(policy, 3.0)
+    assert policy.next_window() is None  # nobody sees interims: only the final is read
+    speak(policy, 4.0)
+    window = policy.next_window()  # a long one commits words so its buffer can be trimmed
+    assert window is not None and not window.final

@@ -127,6 +127,12 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         type=float,
         help="longest audio one /v1/audio request transcribes (default 3600)",
     )
+    serve.add_argument(
+        "--max-streams",
+        type=int,
+        help="streaming recognitions served at once; more are refused RESOURCE_EXHAUSTED"
+        " (default 4; 0 = no limit)",
+    )
     serve.add_argument("--job-workers", type=int, help="operations recognised at once (default 1)")
     serve.add_argument(
         "--job-queue", type=int, help="operations waiting before RESOURCE_EXHAUSTED (default 100)"

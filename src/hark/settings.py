@@ -22,6 +22,11 @@ if sys.version_info >= (3, 11):
 else:  # the same parser, before it joined the standard library
     import tomli as tomllib
 
+MAX_STREAMS = 4
+"""Real-time streams one server accepts by default, measured for tiny.en on 2 shared CPU
+cores (bench/RESULTS.md, streaming round 4): finals p95 3.7-7.3 s at 4 streams under load,
+11-13 s at 8 (words whole at both). Raise it with more cores or a GPU."""
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -45,6 +50,9 @@ class Limits:
     """Audio bytes in one streaming message (Google: 25 KB)."""
     stream_audio_timeout: float = 15.0
     """Seconds a stream may go without a message before OUT_OF_RANGE (Google: undocumented)."""
+    max_streams: int = MAX_STREAMS
+    """StreamingRecognize streams served at once; one more is refused RESOURCE_EXHAUSTED at
+    its start. 0: no limit."""
     inline_async_max_seconds: float = 60.0
     """Longest inline ``content`` for LongRunningRecognize (Google: about 1 minute)."""
     async_max_seconds: float = 28_800.0

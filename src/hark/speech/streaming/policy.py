@@ -15,12 +15,19 @@ engine found (``hypothesis``). The policy owns every decision:
   with beam search) of the audio up to ``tail_pad`` after the quiet began (0: up to the quiet
   onset, which Silero reports 0.1-0.3 s after the last word), while the endpoint silence is
   still running. If the quiet lasts to the endpoint, that reading is the final; if speech
-  resumes it is just one more hypothesis. A short utterance (buffer never trimmed) is re-read
-  whole, so the final is as good as a batch transcription of it; a long one is its committed
-  words plus the re-read of the buffer after them. Greedy interim hypotheses can thus be
-  corrected by the final (Google's interim stability is a hint too). Re-reading only the
-  words after the committed ones would be cheaper, but costs accuracy: 1.5-1.9x the batch
-  WER on the bench clips, since tiny.en reads a sentence's tail poorly without its start.
+  resumes it is just one more hypothesis. An utterance that ended waits, whatever follows,
+  until a final window of it has been read: finals come in order, late if decoding falls
+  behind, but never from a guess (issue 12: settling a final from the newest interim guess
+  when the next utterance ended first lost the words no interim had read yet).
+  A short utterance (buffer never trimmed) is re-read whole, so the final is as good as a
+  batch transcription of it; a long one is its committed words plus the re-read of the
+  buffer after them. Greedy interim hypotheses can thus be corrected by the final
+  (Google's interim stability is a hint too). Re-reading only the words after the
+  committed ones would be cheaper, but costs accuracy: 1.5-1.9x the batch WER on the bench
+  clips, since tiny.en reads a sentence's tail poorly without its start.
+* **Interim decodes only when they serve**: with interim results off they start only once
+  the buffer is ``trim_after / 2`` long, to commit words so the buffer can be trimmed; a
+  shorter utterance costs one decode, its final.
 * **Bounded buffers**: once the buffer passes ``trim_after`` seconds, audio before the last
   committed words is dropped (their text becomes the prompt); ``keep_from`` tells the driver.
 
@@ -29,19 +36,14 @@ Times are seconds of stream audio. Words carry absolute times.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from enum import Enum
 
-from hark.engine import Word, comparable
+from hark.engine import Word
 from hark.engine.vad import FRAME_SECONDS
-
-
-class SpeechEvent(Enum):
-    END_OF_SINGLE_UTTERANCE = 1
-    SPEECH_ACTIVITY_BEGIN = 2
-    SPEECH_ACTIVITY_END = 3
-    SPEECH_ACTIVITY_TIMEOUT = 4
+from hark.speech.streaming.agreement import agreed, new_words
+from hark.speech.streaming.outputs import Event, Final, Interim, Output, SpeechEvent
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ class PolicyOptions:
     speech_pad: float = 0.2
     tail_pad: float = 0.0
     interim_hold: float = 0.1
+    interim_every: float = 1.0
+    """Audio between interim readings a driver fed faster than real time waits for."""
     min_step: float = 0.25
     trim_after: float = 12.0
     max_buffer: float = 20.0
@@ -86,32 +90,6 @@ class DecodeWindow:
     whole: bool = False
 
 
-@dataclass(frozen=True)
-class Interim:
-    """The utterance so far: committed words (stable) and the newest guess after them."""
-
-    committed: tuple[Word, ...]
-    tentative: tuple[Word, ...]
-
-
-@dataclass(frozen=True)
-class Final:
-    """One finished utterance."""
-
-    words: tuple[Word, ...]
-
-
-@dataclass(frozen=True)
-class Event:
-    """A speech event at ``time`` seconds of audio."""
-
-    kind: SpeechEvent
-    time: float
-
-
-Output = Interim | Final | Event
-
-
 @dataclass
 class _Utterance:
     number: int
@@ -129,34 +107,6 @@ class _Utterance:
     """The newest final window's result."""
 
 
-def _key(word: Word) -> str:
-    return comparable(word.text)
-
-
-def new_words(hypothesis: Sequence[Word], committed: Sequence[Word]) -> list[Word]:
-    """The words of ``hypothesis`` after what is already ``committed``.
-
-    Words starting before the last committed word ended (less 0.1 s of timing slack) are
-    old; then up to five leading words repeating the committed tail are dropped too.
-    """
-    last_end = committed[-1].end - 0.1 if committed else float("-inf")
-    fresh = [word for word in hypothesis if word.start > last_end]
-    for n in range(1, min(len(committed), len(fresh), 5) + 1):
-        if [_key(w) for w in committed[-n:]] == [_key(w) for w in fresh[:n]]:
-            return fresh[n:]
-    return fresh
-
-
-def agreed(previous: Sequence[Word], latest: Sequence[Word]) -> int:
-    """How many leading words two consecutive hypotheses share (LocalAgreement-2)."""
-    count = 0
-    for old, new in zip(previous, latest, strict=False):
-        if _key(old) != _key(new):
-            break
-        count += 1
-    return count
-
-
 class StreamingPolicy:
     """One stream's policy. See the module docstring for the contract."""
 
@@ -167,7 +117,8 @@ class StreamingPolicy:
         self._loud = 0
         self._quiet = 0
         self._current: _Utterance | None = None
-        self._ending: _Utterance | None = None
+        self._endings: deque[_Utterance] = deque()
+        """Utterances that ended, oldest first, each waiting for its final reading."""
         self._pending: DecodeWindow | None = None
         self._last_decoded_end = 0.0
         self._utterances = 0
@@ -189,12 +140,12 @@ class StreamingPolicy:
     @property
     def done(self) -> bool:
         """True when nothing more will be emitted."""
-        return not self._accepting and self._current is None and self._ending is None
+        return not self._accepting and self._current is None and not self._endings
 
     @property
     def keep_from(self) -> float:
         """Audio before this time will never be asked for again."""
-        starts = [u.buffer_start for u in (self._ending, self._current) if u is not None]
+        starts = [u.buffer_start for u in (*self._endings, self._current) if u is not None]
         if starts:
             return min(starts)
         return max(0.0, self.now - self.options.speech_pad - self.options.min_speech)
@@ -202,7 +153,7 @@ class StreamingPolicy:
     @property
     def urgent(self) -> bool:
         """True when a final window is wanted (the driver should prefer it)."""
-        return self._ending is not None or self._probe_at() is not None
+        return bool(self._endings) or self._probe_at() is not None
 
     @property
     def wants_decode(self) -> bool:
@@ -211,10 +162,30 @@ class StreamingPolicy:
             return False
         if self.urgent:
             return True
+        current = self._current
         return (
-            self._current is not None
+            current is not None
             and self._quiet * FRAME_SECONDS < self.options.interim_hold
             and self.now - self._last_decoded_end >= self.options.min_step
+            and (
+                self.options.interim_results
+                or self.now - current.buffer_start >= self.options.trim_after / 2
+            )
+        )
+
+    @property
+    def interim_overdue(self) -> bool:
+        """True when interim results are on and no reading has started for ``interim_every``
+        of the utterance's audio. A driver fed faster than real time waits for one before
+        feeding more; otherwise a file sent at once would end every utterance before its
+        first interim decode ran, and get no interim results at all (issue 12)."""
+        current = self._current
+        return (
+            self.options.interim_results
+            and current is not None
+            and not self._endings
+            and self._quiet * FRAME_SECONDS < self.options.interim_hold
+            and self.now - max(self._last_decoded_end, current.start) >= self.options.interim_every
         )
 
     def _probe_at(self) -> float | None:
@@ -261,8 +232,9 @@ class StreamingPolicy:
             raise RuntimeError("next_window() while a decode is outstanding")
         if not self.wants_decode:
             return None
-        ending, current, onset = self._ending, self._current, self._probe_at()
-        if ending is not None:
+        current, onset = self._current, self._probe_at()
+        if self._endings:  # finals in order: the oldest is never read by now (see _settle)
+            ending = self._endings[0]
             assert ending.speech_end is not None
             window = self._final_window(ending, ending.speech_end)
         elif onset is not None:
@@ -280,23 +252,32 @@ class StreamingPolicy:
         if window is not self._pending:
             raise RuntimeError("hypothesis() for a window that is not outstanding")
         self._pending = None
-        ending = self._ending
-        if ending is not None and ending.number == window.utterance:
-            if window.final and window.speech_end == ending.speech_end:
-                self._emit_final(ending, window, list(words))
-            else:  # read before speech ended: progress, but the final needs another decode
-                ending.previous = new_words(words, ending.committed)
+        utterance = self._utterance(window.utterance)
+        if utterance is None:
             return
-        current = self._current
-        if current is not None and current.number == window.utterance:
-            if window.final:
-                current.reading = (window, list(words))
-            self._commit(current, window, words)
+        if window.final:
+            utterance.reading = (window, list(words))
+        if utterance is self._current:
+            self._commit(utterance, window, words)
+        elif not _read_to_end(utterance):
+            # Read before its speech ended: progress; its final needs another decode.
+            utterance.previous = new_words(words, utterance.committed)
+        self._settle()
 
     def cancel(self, window: DecodeWindow) -> None:
         """The decode of ``window`` failed or was dropped; the window may be asked again."""
         if window is self._pending:
             self._pending = None
+            utterance = self._utterance(window.utterance)
+            if window.final and utterance is not None:
+                utterance.probed = None
+
+    def _utterance(self, number: int) -> _Utterance | None:
+        """The utterance in progress or waiting for its final with that ``number``."""
+        for utterance in (*self._endings, self._current):
+            if utterance is not None and utterance.number == number:
+                return utterance
+        return None
 
     # -- voice activity --------------------------------------------------------------------
 
@@ -316,8 +297,8 @@ class StreamingPolicy:
     def _begin(self, start: float) -> None:
         self._utterances += 1
         buffer_start = max(0.0, start - self.options.speech_pad)
-        if self._ending is not None and self._ending.speech_end is not None:
-            buffer_start = max(buffer_start, self._ending.speech_end)
+        if self._endings and self._endings[-1].speech_end is not None:
+            buffer_start = max(buffer_start, self._endings[-1].speech_end)
         self._current = _Utterance(self._utterances, start, buffer_start, buffer_start)
         self._heard_speech = True
         self._loud = self._quiet = 0
@@ -335,16 +316,19 @@ class StreamingPolicy:
         if self.options.single_utterance and self._accepting:
             self._outputs.append(Event(SpeechEvent.END_OF_SINGLE_UTTERANCE, round(self.now, 3)))
             self._accepting = False
-        if self._ending is not None:
-            # The previous final is still waiting: settle it from what it has.
-            self._emit_final(self._ending, None, list(self._ending.previous))
-        self._ending = current
-        if current.reading is not None and current.reading[0].speech_end == speech_end:
-            self._emit_final(current, *current.reading)
+        self._endings.append(current)
+        self._settle()
+
+    def _settle(self) -> None:
+        """Emit the finals of the oldest ended utterances that have been read to their end."""
+        while self._endings and _read_to_end(self._endings[0]):
+            ending = self._endings.popleft()
+            assert ending.reading is not None
+            self._emit_final(ending, *ending.reading)
 
     def _check_timeouts(self) -> None:
         options = self.options
-        if self._ending is not None:
+        if self._endings:
             return
         if self._heard_speech:
             limit, since = options.speech_end_timeout, self._last_speech_end
@@ -390,8 +374,8 @@ class StreamingPolicy:
         utterance.buffer_start = max(utterance.buffer_start, cut)
 
     def _interim(self, utterance: _Utterance) -> None:
-        if not self.options.interim_results:
-            return
+        if not self.options.interim_results or self._endings:
+            return  # an earlier utterance's final comes first: its interims would be stale
         committed, tentative = tuple(utterance.committed), tuple(utterance.previous)
         shown = (tuple(w.text for w in committed), tuple(w.text for w in tentative))
         if shown == self._last_interim or not (committed or tentative):
@@ -399,21 +383,17 @@ class StreamingPolicy:
         self._last_interim = shown
         self._outputs.append(Interim(committed, tentative))
 
-    def _emit_final(
-        self, utterance: _Utterance, window: DecodeWindow | None, read: list[Word]
-    ) -> None:
-        """Emit ``utterance``'s final from a final ``window``'s words, or (no window) from
-        the committed words plus ``read``, the newest guess after them."""
+    def _emit_final(self, utterance: _Utterance, window: DecodeWindow, read: list[Word]) -> None:
+        """Emit ``utterance``'s final from ``read``, a final ``window``'s words (after the
+        committed words, unless the window read the utterance whole)."""
         assert utterance.speech_end is not None
-        if window is not None and window.whole:
+        if window.whole:
             head: list[Word] = []
         else:
             head = utterance.committed
-            read = new_words(read, head) if window is not None else read
+            read = new_words(read, head)
         limit = utterance.speech_end + self.options.endpoint_silence / 2
         words = tuple(head + [w for w in read if w.start < limit])
-        if self._ending is utterance:
-            self._ending = None
         self._last_interim = ((), ())
         if words and self.options.utterance_context:
             self._context = (self._context + "".join(w.text for w in words))[
@@ -421,3 +401,13 @@ class StreamingPolicy:
             ]
         if words:
             self._outputs.append(Final(words))
+
+
+def _read_to_end(utterance: _Utterance) -> bool:
+    """Whether a final window read ``utterance`` to where its speech ended."""
+    reading = utterance.reading
+    return (
+        utterance.speech_end is not None
+        and reading is not None
+        and reading[0].speech_end == utterance.speech_end
+    )

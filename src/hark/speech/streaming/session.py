@@ -16,9 +16,8 @@ for it. A client that goes away cancels its tasks; its slot and buffers are rele
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 import threading
+import time
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, replace
 from typing import Any
@@ -28,22 +27,16 @@ import numpy as np
 from hark import audio
 from hark.engine import SAMPLE_RATE, DecodeOptions, Samples, Stopped, Word
 from hark.engine.vad import StreamingVad
-from hark.errors import InvalidArgument, OutOfRange, SpeechError
+from hark.errors import InvalidArgument, OutOfRange, ResourceExhausted, SpeechError
 from hark.samples import mixdown
 from hark.settings import Limits
 from hark.speech import results
 from hark.speech.plan import Plan
 from hark.speech.recognizer import Recognizer, billed_seconds
+from hark.speech.streaming.outputs import Event, Final, Interim, Output
 from hark.speech.streaming.pace import Pace, next_message
-from hark.speech.streaming.policy import (
-    DecodeWindow,
-    Event,
-    Final,
-    Interim,
-    Output,
-    PolicyOptions,
-    StreamingPolicy,
-)
+from hark.speech.streaming.policy import DecodeWindow, PolicyOptions, StreamingPolicy
+from hark.speech.streaming.scheduler import DecodeScheduler
 from hark.speech.streaming.types import (
     MALORDERED,
     StreamingConfig,
@@ -60,63 +53,22 @@ batch WER on the bench clips (bench/RESULTS.md)."""
 TOKENS_PER_SECOND = 8
 """Token budget per second of window: fast speech is ~5 tokens/s with punctuation, and a
 decoder looping on a phrase would otherwise run to 448 tokens (2+ s of engine time)."""
+AHEAD_SLACK = 1.0
+"""Seconds of audio a stream may run ahead of the wall clock before it counts as sent faster
+than real time (then it waits for overdue interim readings: see ``_keep_pace``)."""
 STABLE, UNSTABLE = 0.9, 0.01
 """Interim stability of committed words and of the guess after them."""
-
-
-class DecodeScheduler:
-    """Decode slots shared by all streams: urgent (final) requests first, then FIFO.
-
-    ``final_waiting`` is set while an urgent request waits for a slot; interim decodes
-    running on the engine's thread read it to give their slot up early (see ``Stop``).
-    """
-
-    def __init__(self, slots: int) -> None:
-        self._free = slots
-        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
-        self._order = itertools.count()
-        self.final_waiting = threading.Event()
-
-    async def acquire(self, *, urgent: bool) -> None:
-        if self._free > 0 and not self._waiting:
-            self._free -= 1
-            return
-        granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiting, (0 if urgent else 1, next(self._order), granted))
-        self._flag()
-        try:
-            await granted
-        except asyncio.CancelledError:
-            if granted.done() and not granted.cancelled():
-                self.release()  # granted just as the waiter went away: pass it on
-            raise
-        finally:
-            self._flag()
-
-    def release(self) -> None:
-        try:
-            while self._waiting:
-                _, _, granted = heapq.heappop(self._waiting)
-                if not granted.done():
-                    granted.set_result(None)
-                    return
-            self._free += 1
-        finally:
-            self._flag()
-
-    def _flag(self) -> None:
-        urgent = any(rank == 0 and not f.done() for rank, _, f in self._waiting)
-        if urgent:
-            self.final_waiting.set()
-        else:
-            self.final_waiting.clear()
 
 
 class StreamingRecognizer:
     """Google's StreamingRecognize over the shared engine pool."""
 
     def __init__(
-        self, recognizer: Recognizer, *, slots: int = 1, tuning: PolicyOptions | None = None
+        self,
+        recognizer: Recognizer,
+        *,
+        slots: int = 1,
+        tuning: PolicyOptions | None = None,
     ) -> None:
         """``tuning`` overrides the policy's tuning defaults (benchmarks sweep them)."""
         self.recognizer = recognizer
@@ -124,17 +76,31 @@ class StreamingRecognizer:
         self.limits: Limits = recognizer.limits
         self.scheduler = DecodeScheduler(slots)
         self.tuning = tuning or PolicyOptions()
+        self.active = 0
+        """Streams admitted and not yet ended."""
 
     async def recognize(
         self, requests: AsyncIterator[StreamingRequest]
     ) -> AsyncIterator[StreamingResponse]:
-        """Responses for one stream; raises SpeechError to end the stream with that status."""
-        first = await next_message(requests, self.limits.stream_audio_timeout)
-        if not isinstance(first, StreamingConfig):
-            raise InvalidArgument(MALORDERED)
-        session = _Session(self, first)
-        async for response in session.run(requests):
-            yield response
+        """Responses for one stream; raises SpeechError to end the stream with that status.
+
+        A stream beyond ``limits.max_streams`` is refused before any of its messages is
+        read: one admitted and starved would get its finals ever later (issue 12)."""
+        limit = self.limits.max_streams
+        if limit and self.active >= limit:
+            raise ResourceExhausted(
+                f"Hark is serving its limit of {limit} concurrent streams; retry later."
+            )
+        self.active += 1
+        try:
+            first = await next_message(requests, self.limits.stream_audio_timeout)
+            if not isinstance(first, StreamingConfig):
+                raise InvalidArgument(MALORDERED)
+            session = _Session(self, first)
+            async for response in session.run(requests):
+                yield response
+        finally:
+            self.active -= 1
 
 
 def policy_options(config: StreamingConfig, tuning: PolicyOptions) -> PolicyOptions:
@@ -192,6 +158,9 @@ class _Session:
         self.received = 0.0
         self.queue: asyncio.Queue[StreamingResponse | SpeechError | None] = asyncio.Queue()
         self.wake = asyncio.Event()
+        self.turn = asyncio.Event()
+        """Set when a decode starts or ends: a reader keeping pace waits for it."""
+        self.started = time.monotonic()
         self.final_wanted = threading.Event()
         self.billed = False
 
@@ -258,8 +227,22 @@ class _Session:
         samples, probabilities = decoded
         self.received += samples.shape[0] / SAMPLE_RATE
         self.audio.append(samples)
-        self.policy.advance(probabilities)
+        for probability in probabilities:
+            await self._keep_pace()
+            self.policy.advance([probability])
         self._publish()
+
+    async def _keep_pace(self) -> None:
+        """Audio sent faster than real time waits for an overdue interim reading to start,
+        so a file sent at once gets interim results (Google gives them); a client at real
+        time never waits here, so its finals are never delayed for interims."""
+        while self.policy.interim_overdue and self._ahead():
+            self._publish()  # wakes the decode loop
+            self.turn.clear()
+            await self.turn.wait()
+
+    def _ahead(self) -> bool:
+        return self.received - (time.monotonic() - self.started) > AHEAD_SLACK
 
     # -- decodes -------------------------------------------------------------------------
 
@@ -289,6 +272,7 @@ class _Session:
         window = self.policy.next_window()
         if window is None:
             return
+        self.turn.set()
         samples = self.audio.window(window.start, window.end)
         options = self._options(window)
         stop = None if window.final else self._interim_stop
@@ -339,6 +323,7 @@ class _Session:
         for response in responses:
             self.queue.put_nowait(response)
         self.wake.set()
+        self.turn.set()
 
     def _billed(self) -> int:
         return billed_seconds(self.received, self.plan)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hark.speech.streaming.policy import SpeechEvent
+from hark.speech.streaming.outputs import SpeechEvent
 from hark.speech.types import RecognitionConfig, Result
 
 MALORDERED = "Malordered Data Received. Send exactly one config, followed by audio data."
