@@ -20,7 +20,7 @@ $(SERVE_STAMP): pyproject.toml | $(PY)
 
 $(TEST_STAMP): pyproject.toml | $(PY)
 	@echo "Installing Hark with its test tools into $(VENV) (the first time only; a few minutes)..."
-	$(PY) -m pip install --quiet --progress-bar on -e '.[test]'
+	$(PY) -m pip install --quiet --progress-bar on -e '.[test,multilingual]'
 	touch $@
 
 install: $(SERVE_STAMP)

