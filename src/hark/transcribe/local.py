@@ -37,7 +37,9 @@ def local_transcriber(model: str, config: RecognitionConfig) -> Iterator[Transcr
     loop = asyncio.new_event_loop()
     try:
         try:
-            core = loop.run_until_complete(build_core(build_settings({"model": model or None})))
+            core = loop.run_until_complete(
+                build_core(build_settings({"model": (model,) if model else None}))
+            )
         except ModelUnavailable as error:
             raise FailedPrecondition(str(error)) from None
         try:

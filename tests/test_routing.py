@@ -1,0 +1,84 @@
+"""Several models in one server: each request goes to the model that serves it.
+
+Fast, over fake engines (routing is plumbing); the slow multilingual tests route real speech.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from hark.engine import ModelInfo
+from hark.engine.pool import EnginePool
+from hark.errors import InvalidArgument
+from hark.settings import Limits, build_settings
+from hark.speech.models import route
+from hark.speech.recognizer import Recognizer, Served
+from hark.speech.types import AudioSource, RecognitionConfig
+
+from audio_samples import tone, wav_bytes
+from fake_engine import FakeEngine
+
+WHISPER_LANGUAGES = frozenset({"en", "de", "fr", "es", "it", "pt", "ja", "ko", "zh"})
+TINY_EN = ModelInfo("tiny.en", multilingual=False, languages=frozenset({"en"}), weight_bytes=40)
+BASE = ModelInfo("base", multilingual=True, languages=WHISPER_LANGUAGES, weight_bytes=145)
+SMALL = ModelInfo("small", multilingual=True, languages=WHISPER_LANGUAGES, weight_bytes=480)
+
+
+def config(language: str, model: str = "", *alternatives: str) -> RecognitionConfig:
+    return RecognitionConfig(
+        language_code=language, model=model, alternative_language_codes=alternatives
+    )
+
+
+def test_language_first_then_the_first_model_given() -> None:
+    models = [TINY_EN, BASE]
+    assert route(config("en-US"), models) == 0
+    assert route(config("de-DE"), models) == 1
+    assert route(config("pt-BR"), models) == 1
+    # Order is the operator's: English goes to whichever model was given first.
+    assert route(config("en-US"), [BASE, TINY_EN]) == 0
+
+
+def test_alternatives_prefer_a_model_that_speaks_them_all() -> None:
+    assert route(config("en-US", "", "de-DE"), [TINY_EN, BASE]) == 1
+
+
+def test_googles_model_field_picks_by_size_among_those_that_speak_the_language() -> None:
+    models = [BASE, TINY_EN, SMALL]
+    assert route(config("en-US", "latest_short"), models) == 1
+    assert route(config("en-US", "command_and_search"), models) == 1
+    assert route(config("en-US", "latest_long"), models) == 2
+    assert route(config("en-US", "phone_call"), models) == 2
+    assert route(config("en-US", "default"), models) == 0
+    # Never to a model without the language, whatever the field asks.
+    assert route(config("de-DE", "latest_short"), models) == 0
+
+
+def test_no_model_for_the_language_falls_to_the_first_for_googles_error() -> None:
+    assert route(config("de-DE"), [TINY_EN, TINY_EN]) == 0
+
+
+def test_hark_model_takes_several_comma_separated() -> None:
+    settings = build_settings({}, {"HARK_MODEL": "tiny.en, base"})
+    assert settings.engine.model == ("tiny.en", "base")
+    assert build_settings({}, {}).engine.model == ("tiny.en",)
+
+
+async def test_each_request_is_decoded_by_its_model() -> None:
+    english = EnginePool(FakeEngine(["english words"], info=TINY_EN), workers=1, max_queue=4)
+    multilingual = EnginePool(FakeEngine(["deutsche wörter"], info=BASE), workers=1, max_queue=4)
+    recognizer = Recognizer(english, TINY_EN, Limits(), more=(Served(multilingual, BASE),))
+    audio = AudioSource(content=wav_bytes(tone(1.0)))
+    try:
+        heard = {}
+        for language in ("en-US", "de-DE"):
+            recognition = await recognizer.recognize(config(language), audio)
+            heard[language] = recognition.results[0].alternatives[0].transcript
+            assert recognition.results[0].language_code == language.lower()
+        assert "english" in heard["en-US"].lower()
+        assert "deutsche" in heard["de-DE"].lower()
+        with pytest.raises(InvalidArgument, match="not supported for language : xh-ZA"):
+            await recognizer.recognize(config("xh-ZA"), audio)
+    finally:
+        await english.close()
+        await multilingual.close()
