@@ -15,6 +15,9 @@ scores near 1.0, far above every bound.
 from __future__ import annotations
 
 import base64
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import httpx
@@ -116,3 +119,20 @@ def test_an_english_only_server_still_refuses_german(server: Server) -> None:
     assert "The requested model is currently not supported for language : de-DE" in str(
         refused.value
     )
+
+
+def test_transcribe_detects_the_language_without_language_flag() -> None:
+    name = corpus_name("fr")
+    command = ["transcribe", "--model", "base", "--format", "json", str(corpus_file(name))]
+    done = subprocess.run(
+        [sys.executable, "-m", "hark", *command],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)["results"]
+    assert {result["languageCode"] for result in results} == {"fr"}
+    heard = " ".join(result["alternatives"][0]["transcript"] for result in results)
+    assert wer(reference(name), heard) <= LANGUAGES["fr"][2], heard

@@ -11,7 +11,7 @@ from hark.engine import ModelInfo
 from hark.engine.pool import EnginePool
 from hark.errors import InvalidArgument
 from hark.settings import Limits, build_settings
-from hark.speech.models import route
+from hark.speech.models import route, whisper_language
 from hark.speech.recognizer import Recognizer, Served
 from hark.speech.types import AudioSource, RecognitionConfig
 
@@ -82,3 +82,21 @@ async def test_each_request_is_decoded_by_its_model() -> None:
     finally:
         await english.close()
         await multilingual.close()
+
+
+def test_every_whisper_language_maps_from_its_google_codes() -> None:
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    everything = ModelInfo("base", multilingual=True, languages=frozenset(_LANGUAGE_CODES))
+    for language in _LANGUAGE_CODES:
+        assert whisper_language(language, everything) == language
+        assert whisper_language(f"{language}-XX", everything) == language
+    google = {"cmn-Hans-CN": "zh", "zh-TW": "zh", "yue-Hant-HK": "yue", "iw-IL": "he"}
+    google |= {"fil-PH": "tl", "nb-NO": "no", "jv-ID": "jw", "pt-BR": "pt", "pt-PT": "pt"}
+    for code, language in google.items():
+        assert whisper_language(code, everything) == language, code
+    # Cantonese on a model without "yue" is written as Chinese.
+    assert whisper_language("yue-Hant-HK", BASE) == "zh"
+    for lacking in ("xh-ZA", "zu-ZA", "st-ZA", "rw-RW", "ceb-PH"):
+        with pytest.raises(InvalidArgument, match=f"not supported for language : {lacking}"):
+            whisper_language(lacking, everything)

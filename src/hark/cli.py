@@ -126,7 +126,11 @@ def _transcribe_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
         " without it, transcribe in this process",
     )
     cmd.add_argument("--api-key", metavar="KEY", help="API key for --server")
-    cmd.add_argument("--language", default="en-US", help="BCP-47 language code (default en-US)")
+    cmd.add_argument(
+        "--language",
+        help="BCP-47 language code (default: detected on a multilingual model such as base;"
+        " en-US on tiny.en and with --server)",
+    )
     cmd.add_argument(
         "--model",
         metavar="M",
