@@ -24,7 +24,7 @@ import httpx
 import pytest
 from google.api_core import exceptions
 from google.auth.credentials import AnonymousCredentials
-from google.cloud import speech_v1
+from google.cloud import speech_v1, speech_v1p1beta1
 
 from conftest import Server, corpus_file, reference, start_server
 from wer import cer, wer
@@ -136,3 +136,19 @@ def test_transcribe_detects_the_language_without_language_flag() -> None:
     assert {result["languageCode"] for result in results} == {"fr"}
     heard = " ".join(result["alternatives"][0]["transcript"] for result in results)
     assert wer(reference(name), heard) <= LANGUAGES["fr"][2], heard
+
+
+@pytest.mark.parametrize("language", ["fr", "de"])
+def test_the_language_is_detected_among_the_alternatives(both: Server, language: str) -> None:
+    name = corpus_name(language)
+    response = speech_v1p1beta1.SpeechClient(
+        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+        transport="rest",
+        client_options={"api_endpoint": both.url},
+    ).recognize(
+        config=speech_v1p1beta1.RecognitionConfig(
+            language_code="en-US", alternative_language_codes=["de-DE", "fr-FR"]
+        ),
+        audio=speech_v1p1beta1.RecognitionAudio(content=corpus_file(name).read_bytes()),
+    )
+    assert {result.language_code for result in response.results} == {LANGUAGES[language][0].lower()}
