@@ -5,7 +5,7 @@ One server for the module, started as the README's ``make serve`` does (``--mode
 must reach base (tiny.en would refuse them), through REST and Google's own Python client.
 
 Bounds: measured on base (int8, CPU) over these one-sentence corpus files, the WERs were de 0.20
-(2 of 10 words), es 0.17 (2 of 12), fr 0.00 (of 13), it 0.45 (5 of 11: base is weak on this
+(2 of 10 words), es 0.00 (of 12; its two results split at a pause), fr 0.00 (of 13), it 0.45 (5 of 11: base is weak on this
 Italian speaker), pt 0.00 (of 8), and the CERs ja 0.10 (2 of 20 characters), ko 0.21 (4 of 19).
 Each bound allows two or three more errors than measured (int8 kernels differ across CPUs, and a
 model update may trade one word for another); a model that heard the wrong language, or nothing,
@@ -34,7 +34,7 @@ pytestmark = pytest.mark.slow
 # file language -> (Google's code for it, error measure, bound)
 LANGUAGES = {
     "de": ("de-DE", wer, 0.40),
-    "es": ("es-ES", wer, 0.35),
+    "es": ("es-ES", wer, 0.25),
     "fr": ("fr-FR", wer, 0.25),
     "it": ("it-IT", wer, 0.65),
     "pt": ("pt-BR", wer, 0.30),
@@ -75,7 +75,7 @@ def test_each_language_through_rest(both: Server, language: str) -> None:
     reply = httpx.post(f"{both.url}/v1/speech:recognize", json=body, timeout=120)
     assert reply.status_code == 200, reply.text
     results = reply.json()["results"]
-    heard = "".join(result["alternatives"][0]["transcript"] for result in results)
+    heard = " ".join(result["alternatives"][0]["transcript"] for result in results)
     assert measure(reference(name), heard) <= bound, heard
     assert {result["languageCode"] for result in results} == {code.lower()}
 
