@@ -5,6 +5,8 @@ Fast, over fake engines (routing is plumbing); the slow multilingual tests route
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
 from hark.engine import ModelInfo
@@ -13,9 +15,12 @@ from hark.errors import InvalidArgument
 from hark.settings import Limits, build_settings
 from hark.speech.models import route, whisper_language
 from hark.speech.recognizer import Recognizer, Served
+from hark.speech.streaming.session import StreamingRecognizer
+from hark.speech.streaming.types import StreamingConfig, StreamingRequest
 from hark.speech.types import AudioSource, RecognitionConfig
 
-from audio_samples import tone, wav_bytes
+from audio_samples import encode, tone, wav_bytes
+from conftest import corpus_file
 from fake_engine import FakeEngine
 
 WHISPER_LANGUAGES = frozenset({"en", "de", "fr", "es", "it", "pt", "ja", "ko", "zh"})
@@ -100,3 +105,31 @@ def test_every_whisper_language_maps_from_its_google_codes() -> None:
     for lacking in ("xh-ZA", "zu-ZA", "st-ZA", "rw-RW", "ceb-PH"):
         with pytest.raises(InvalidArgument, match=f"not supported for language : {lacking}"):
             whisper_language(lacking, everything)
+
+
+async def test_streams_are_routed_too() -> None:
+    english = EnginePool(FakeEngine(["english words"], info=TINY_EN), workers=1, max_queue=4)
+    multilingual = EnginePool(FakeEngine(["deutsche wörter"], info=BASE), workers=1, max_queue=4)
+    recognizer = Recognizer(english, TINY_EN, Limits(), more=(Served(multilingual, BASE),))
+    streaming = StreamingRecognizer(recognizer)
+    pcm = encode(corpus_file("en_librispeech_1272-128104-0000.wav"), "LINEAR16", 16000)
+
+    async def requests() -> AsyncIterator[StreamingRequest]:
+        yield StreamingConfig(
+            RecognitionConfig(encoding="LINEAR16", sample_rate_hertz=16000, language_code="de-DE")
+        )
+        for offset in range(0, len(pcm), 16_000):
+            yield pcm[offset : offset + 16_000]
+
+    try:
+        finals = [
+            result
+            async for response in streaming.recognize(requests())
+            for result in response.results
+            if result.is_final
+        ]
+    finally:
+        await english.close()
+        await multilingual.close()
+    assert finals and all("deutsche" in r.alternatives[0].transcript for r in finals)
+    assert {r.language_code for r in finals} == {"de-de"}
