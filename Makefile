@@ -15,12 +15,12 @@ $(PY):
 
 $(SERVE_STAMP): pyproject.toml | $(PY)
 	@echo "Installing Hark and its engine into $(VENV) (the first time only; a minute or two)..."
-	$(PY) -m pip install --quiet --progress-bar on -e .
+	$(PY) -m pip install --quiet --progress-bar on -e '.[multilingual]'
 	touch $@
 
 $(TEST_STAMP): pyproject.toml | $(PY)
 	@echo "Installing Hark with its test tools into $(VENV) (the first time only; a few minutes)..."
-	$(PY) -m pip install --quiet --progress-bar on -e '.[test]'
+	$(PY) -m pip install --quiet --progress-bar on -e '.[test,multilingual]'
 	touch $@
 
 install: $(SERVE_STAMP)
@@ -29,9 +29,10 @@ $(NODE_STAMP): tests/node/package.json tests/node/package-lock.json
 	npm ci --prefix tests/node --no-audit --no-fund
 	touch $(NODE_STAMP)
 
-## Run the server on the embedded model (REST :8080, gRPC :50051).
+## Run the server (REST :8080, gRPC :50051): English on the fast tiny.en, every other language
+## Whisper has on the multilingual base; HARK_MODEL or ARGS="--model ..." choose otherwise.
 serve: $(SERVE_STAMP)
-	$(VENV)/bin/hark serve $(ARGS)
+	HARK_MODEL="$${HARK_MODEL:-tiny.en,base}" $(VENV)/bin/hark serve $(ARGS)
 
 ## Every test: real servers, the real model, the corpus in ../shared/corpus.
 test: $(TEST_STAMP) $(NODE_STAMP)

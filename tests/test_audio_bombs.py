@@ -235,11 +235,16 @@ def bomb():
     except OutOfRange:
         pass
 
+import time
 gc.disable()
 bomb()  # any pool a first decode starts (numpy's, FFmpeg's) is started
+time.sleep(0.5)  # and its demuxer thread has ended
 before = native_threads()
 for _ in range(5):
     bomb()
+deadline = time.monotonic() + 20  # the last bombs' threads may still be ending: let them
+while native_threads() > before and time.monotonic() < deadline:
+    time.sleep(0.05)
 print(before, native_threads())
 """
 

@@ -56,10 +56,10 @@ def run(commands: str, folder: Path, port: int | None = None) -> subprocess.Comp
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Server]]:
     """A repository copy using this test run's environment as its ``.venv``, and its server
-    (on the copy's ``./data``, as ``make serve`` runs it)."""
+    (on the copy's ``./data`` and both models, as ``make serve`` runs it)."""
     copy = checkout(tmp_path_factory.mktemp("readme"))
     (copy / ".venv").symlink_to(Path(sys.executable).parent.parent)
-    server = start_server(copy)
+    server = start_server(copy, env={"HARK_MODEL": "tiny.en,base"})
     yield copy, server
     server.stop()
 

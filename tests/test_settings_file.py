@@ -19,10 +19,10 @@ def config(tmp_path: Path, text: str) -> Path:
 def test_flag_beats_environment_beats_file_beats_default(tmp_path: Path) -> None:
     file = load_config(config(tmp_path, 'port = 9000\ngrpc-port = 9001\nmodel = "base.en"\n'))
     env = {"HARK_GRPC_PORT": "9101", "HARK_MODEL": "small.en"}
-    settings = build_settings({"model": "medium.en", "workers": None}, env, file)
+    settings = build_settings({"model": ("medium.en",), "workers": None}, env, file)
     assert settings.port == 9000  # file only
     assert settings.grpc_port == 9101  # environment over file
-    assert settings.engine.model == "medium.en"  # flag over both
+    assert settings.engine.model == ("medium.en",)  # flag over both
     assert settings.engine.workers == 1  # default
 
 

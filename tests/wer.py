@@ -36,3 +36,11 @@ def wer(reference: str, hypothesis: str) -> float:
             current.append(min(previous[j] + 1, current[j - 1] + 1, substitution))
         previous = current
     return previous[-1] / len(ref)
+
+
+def cer(reference: str, hypothesis: str) -> float:
+    """Character error rate, for scripts written without spaces (Japanese, Chinese; Korean's
+    spacing varies): the edit distance over characters, after ``normalize`` drops punctuation
+    and every space."""
+    spaced = [normalize(text).replace(" ", "") for text in (reference, hypothesis)]
+    return wer(" ".join(spaced[0]), " ".join(spaced[1]))

@@ -212,8 +212,8 @@ async def serve(settings: Settings) -> None:
         opened.push_async_callback(_stop, server, rest_task, rpc, settings.shutdown_grace_seconds)
         if await _started(server, rest_task):
             log.info(
-                "Hark serving model %s: REST on %s://%s:%d, gRPC%s on %s:%d",
-                services.core.engine.info.name,
+                "Hark serving %s: REST on %s://%s:%d, gRPC%s on %s:%d",
+                ", ".join(served.info.name for served in services.core.recognizer.served),
                 "https" if tls else "http",
                 settings.host,
                 settings.port,

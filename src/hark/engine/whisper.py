@@ -78,13 +78,14 @@ class WhisperEngine:
     same time (CTranslate2 ``inter_threads``), the rest wait inside CTranslate2.
     """
 
-    def __init__(self, model: _MemoWhisperModel, *, name: str) -> None:
+    def __init__(self, model: _MemoWhisperModel, *, name: str, weight_bytes: int = 0) -> None:
         """Wrap an already loaded model; use ``WhisperEngine.load`` to build one."""
         self._model: _MemoWhisperModel | None = model
         self._info = ModelInfo(
             name=name,
             multilingual=bool(model.model.is_multilingual),
             languages=frozenset(str(code) for code in model.supported_languages),
+            weight_bytes=weight_bytes,
         )
         self._close_lock = threading.Lock()
 
@@ -126,7 +127,8 @@ class WhisperEngine:
             raise ModelUnavailable(
                 f"cannot load {resolved.name} on {device} ({compute_type}): {error}"
             ) from error
-        return cls(whisper, name=resolved.name)
+        weights = resolved.path / "model.bin"
+        return cls(whisper, name=resolved.name, weight_bytes=weights.stat().st_size)
 
     @property
     def info(self) -> ModelInfo:

@@ -33,6 +33,8 @@ class Plan:
     language_tags: dict[str, str]
     """Whisper language -> the tag the client asked for, lower-cased as Google reports it."""
     spoken_punctuation: bool
+    served_by: int = 0
+    """Which of the recogniser's models decodes it (``models.route``); 0 is the first."""
 
     @property
     def separate_channels(self) -> bool:

@@ -2,7 +2,8 @@
 
 ``Recognizer.recognize`` is Google's synchronous Recognize: validate the config, decode the
 audio, run the engine per channel, shape the results. Long-running and streaming recognition
-reuse ``validate`` and ``recognize_samples``.
+reuse ``validate`` and ``recognize_samples``. With several models loaded, ``validate`` routes
+each request to one (``models.route``) and records it in the plan; the engine calls follow it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import asyncio
 import math
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from hark import audio
@@ -29,6 +30,7 @@ from hark.errors import SYNC_TOO_LONG, InvalidArgument
 from hark.samples import Array, mixdown
 from hark.settings import Limits
 from hark.speech import results, text
+from hark.speech.models import route
 from hark.speech.plan import Plan, validate
 from hark.speech.types import Alternative, AudioSource, Recognition, RecognitionConfig, Result
 
@@ -59,8 +61,19 @@ Fetch = Callable[[str], Awaitable[bytes]]
 """Reads the bytes behind a ``RecognitionAudio.uri``."""
 
 
+@dataclass(frozen=True)
+class Served:
+    """One loaded model: its engine calls and what it can do."""
+
+    engine: EngineCalls
+    info: ModelInfo
+
+
 class Recognizer:
-    """Recognition over one loaded engine, shared by REST, gRPC and the jobs."""
+    """Recognition over the loaded engines, shared by REST, gRPC, streaming and the jobs.
+
+    ``engine``/``model`` are the first (default) model; ``more`` are served beside it.
+    """
 
     def __init__(
         self,
@@ -68,15 +81,24 @@ class Recognizer:
         model: ModelInfo,
         limits: Limits,
         fetch: Fetch | None = None,
+        *,
+        more: tuple[Served, ...] = (),
     ) -> None:
         self.engine = engine
         self.model = model
         self.limits = limits
+        self.served = (Served(engine, model), *more)
         self._fetch = fetch
 
     def validate(self, config: RecognitionConfig) -> Plan:
-        """Validate ``config`` for this server's model and limits."""
-        return validate(config, self.model, self.limits)
+        """Validate ``config`` for the model it is routed to and this server's limits."""
+        index = route(config, [served.info for served in self.served])
+        request_plan = validate(config, self.served[index].info, self.limits)
+        return replace(request_plan, served_by=index) if index else request_plan
+
+    def engine_for(self, request_plan: Plan) -> EngineCalls:
+        """The engine that decodes ``request_plan`` (the one ``validate`` routed it to)."""
+        return self.served[request_plan.served_by].engine
 
     async def recognize(self, config: RecognitionConfig, source: AudioSource) -> Recognition:
         """Google's synchronous Recognize."""
@@ -141,7 +163,8 @@ class Recognizer:
         progress: Progress | None = None,
     ) -> list[Result]:
         """Transcribe one channel and shape its results (n-best when asked)."""
-        transcript = await self.engine.transcribe(samples, request_plan.decode, progress)
+        engine = self.engine_for(request_plan)
+        transcript = await engine.transcribe(samples, request_plan.decode, progress)
         found = []
         for utterance in results.utterances(
             transcript.segments, transcript.language, offset=offset
@@ -173,7 +196,9 @@ class Recognizer:
         options = request_plan.decode
         if options.language is None:
             options = _with_language(options, utterance.language)
-        hypotheses = await self.engine.n_best(span, options, request_plan.alternatives + 1)
+        hypotheses = await self.engine_for(request_plan).n_best(
+            span, options, request_plan.alternatives + 1
+        )
         seen = {_comparable(best.transcript)}
         more = []
         for hypothesis in hypotheses:

@@ -29,6 +29,9 @@ from hark.transcribe import SUFFIXES, FractionDone, Transcriber, remote
 
 _TIMED = frozenset({"json", "srt", "vtt", "words"})
 
+DEFAULT_LANGUAGE = "en-US"
+"""Sent to a server, or used locally on an English-only model, when --language is not given."""
+
 
 @dataclass(frozen=True)
 class Options:
@@ -37,7 +40,8 @@ class Options:
     files: tuple[str, ...]
     server: str = ""
     api_key: str = ""
-    language: str = "en-US"
+    language: str = ""
+    """BCP-47; empty: detected on a multilingual model, else (and for ``--server``) en-US."""
     model: str = ""
     format: str = "text"
     output: Path | None = None
@@ -51,7 +55,7 @@ def recognition_config(options: Options, *, server_model: str = "") -> Recogniti
     """The RecognitionConfig the flags describe (``server_model``: Google's ``model`` field)."""
     timed = options.format in _TIMED
     return RecognitionConfig(
-        language_code=options.language,
+        language_code=options.language or DEFAULT_LANGUAGE,
         max_alternatives=options.alternatives,
         profanity_filter=options.profanity_filter,
         speech_contexts=tuple(Phrase(p) for p in options.phrases),
@@ -79,7 +83,9 @@ def run(options: Options, out: TextIO = sys.stdout, err: TextIO = sys.stderr) ->
     from hark.transcribe.local import local_transcriber  # noqa: PLC0415 - loads the engine's libraries
 
     try:
-        with local_transcriber(options.model, recognition_config(options)) as transcriber:
+        config = recognition_config(options)
+        detect = not options.language
+        with local_transcriber(options.model, config, detect=detect) as transcriber:
             return _each_file(options, targets, transcriber, out, err)
     except SpeechError as error:  # the config itself is refused: no file can succeed
         print(f"hark: {error.message}", file=err)
@@ -186,7 +192,7 @@ def main_options(namespace: Any) -> Options:
         files=tuple(namespace.files),
         server=namespace.server or "",
         api_key=namespace.api_key or "",
-        language=namespace.language,
+        language=namespace.language or "",
         model=namespace.model or "",
         format=namespace.format,
         output=namespace.output,

@@ -19,7 +19,7 @@ from hark.engine.loading import ModelUnavailable
 from hark.errors import FailedPrecondition
 from hark.settings import build_settings
 from hark.speech.long_audio import recognize_windows, windows
-from hark.speech.plan import Plan
+from hark.speech.plan import Plan, WhisperKnobs, with_knobs
 from hark.speech.types import Recognition, RecognitionConfig
 from hark.transcribe import FractionDone, Transcriber, rest_json
 
@@ -27,8 +27,13 @@ _CHUNK_SECONDS = 30.0
 
 
 @contextmanager
-def local_transcriber(model: str, config: RecognitionConfig) -> Iterator[Transcriber]:
+def local_transcriber(
+    model: str, config: RecognitionConfig, *, detect: bool = False
+) -> Iterator[Transcriber]:
     """Load ``model`` (the embedded one if empty) once; yield a transcriber for ``config``.
+
+    With ``detect`` on a multilingual model, each file's language is detected (and reported
+    per result) instead of taken from ``config``'s language code.
 
     The core is asynchronous; each file runs to completion on a private event loop.
     Raises InvalidArgument if the config does not suit the model (e.g. its language),
@@ -37,11 +42,15 @@ def local_transcriber(model: str, config: RecognitionConfig) -> Iterator[Transcr
     loop = asyncio.new_event_loop()
     try:
         try:
-            core = loop.run_until_complete(build_core(build_settings({"model": model or None})))
+            core = loop.run_until_complete(
+                build_core(build_settings({"model": (model,) if model else None}))
+            )
         except ModelUnavailable as error:
             raise FailedPrecondition(str(error)) from None
         try:
             plan = core.recognizer.validate(config)
+            if detect and core.engine.info.multilingual:
+                plan = with_knobs(plan, WhisperKnobs(detect_language=True))
 
             def transcribe(path: str, progress: FractionDone) -> tuple[dict[str, Any], Recognition]:
                 return loop.run_until_complete(_transcribe(core, plan, path, progress))

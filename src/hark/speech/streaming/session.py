@@ -142,10 +142,11 @@ class _Audio:
 
 class _Session:
     def __init__(self, owner: StreamingRecognizer, config: StreamingConfig) -> None:
-        self.engine = owner.engine  # shared with every stream, through the scheduler's slots
         self.scheduler = owner.scheduler
         self.limits = owner.limits
         self.plan: Plan = owner.recognizer.validate(config.config)
+        # Shared with every stream, through the scheduler's slots.
+        self.engine = owner.recognizer.engine_for(self.plan)
         if self.plan.separate_channels:
             raise InvalidArgument(
                 "Hark does not support separate recognition per channel in streaming."
