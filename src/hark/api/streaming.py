@@ -9,7 +9,8 @@ turn into its status.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from google.protobuf.message import Message
@@ -78,7 +79,11 @@ def response_message(response: StreamingResponse, version: ApiVersion) -> Messag
 
 async def streaming_recognize(
     streaming: StreamingRecognizer, requests: AsyncIterator[Any], version: ApiVersion
-) -> AsyncIterator[Message]:
-    """Google's StreamingRecognize: request messages in, response messages out."""
-    async for response in streaming.recognize(core_requests(requests)):
-        yield response_message(response, version)
+) -> AsyncGenerator[Message, None]:
+    """Google's StreamingRecognize: request messages in, response messages out.
+
+    The core stream is closed as soon as this one is (its stream slot and demuxer thread are
+    released then, not when the garbage collector finds it)."""
+    async with contextlib.aclosing(streaming.recognize(core_requests(requests))) as responses:
+        async for response in responses:
+            yield response_message(response, version)

@@ -17,6 +17,7 @@ A text message after the config is refused as malordered, like a second config o
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -79,9 +80,12 @@ class StreamingSocket:
             version = convert.version_named(socket.path_params["version"], socket.url.path)
             self.keys.check(socket.query_params.get("key"))
             requests = _requests(socket, version)
-            async for response in streaming_recognize(self.streaming, requests, version):
-                call.answered(response)
-                await socket.send_json(jsonbody.render(response))
+            # Closed at once when sending fails too: the stream's slot is freed then.
+            responses = streaming_recognize(self.streaming, requests, version)
+            async with contextlib.aclosing(responses):
+                async for response in responses:
+                    call.answered(response)
+                    await socket.send_json(jsonbody.render(response))
         except WebSocketDisconnect:
             call.status = Code.CANCELLED.name
             return  # the client went away; the session is already torn down

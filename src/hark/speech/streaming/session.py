@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -81,7 +81,7 @@ class StreamingRecognizer:
 
     async def recognize(
         self, requests: AsyncIterator[StreamingRequest]
-    ) -> AsyncIterator[StreamingResponse]:
+    ) -> AsyncGenerator[StreamingResponse, None]:
         """Responses for one stream; raises SpeechError to end the stream with that status.
 
         A stream beyond ``limits.max_streams`` is refused before any of its messages is
