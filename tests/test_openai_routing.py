@@ -116,6 +116,11 @@ async def test_requests_reach_the_model_that_serves_them(
     assert base.options[-1].language == "ja" and base.options[-2].language is None
     reply = await post(http, "/v1/audio/transcriptions", model="tiny.en", language="de")
     assert reply.status_code == 400 and reply.json()["error"]["code"] == "unsupported_language"
+    assert "tiny.en, which is English-only" in reply.json()["error"]["message"]
+    reply = await post(http, "/v1/audio/transcriptions", language="xh")
+    assert reply.json()["error"]["message"] == (
+        "Language 'xh' is not supported by any loaded model (tiny.en, base)."
+    )
 
 
 @on_loop

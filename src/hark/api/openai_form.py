@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.types import Message, Receive
 
 from hark.api.openai_errors import OpenAIError, invalid
-from hark.api.openai_models import choose
+from hark.api.openai_models import OPENAI_MODELS, choose
 from hark.api.openai_render import RESPONSE_FORMATS
 from hark.engine import ModelInfo
 from hark.errors import SpeechError
@@ -96,7 +96,8 @@ def parse(form: FormData, task: str, models: Sequence[ModelInfo]) -> AudioReques
     chunking = _field(form, "chunking_strategy")
     if chunking not in ("", "auto"):
         raise _invalid_value("chunking_strategy", chunking, ("auto",))
-    language = _language(asked_language, models[served_by])
+    named = model not in OPENAI_MODELS  # Hark's own name: that model, not any
+    language = _language(asked_language, models[served_by], () if named else models)
     knobs = WhisperKnobs(
         initial_prompt=_field(form, "prompt") or None,
         temperature=_temperature(_field(form, "temperature")),
@@ -126,8 +127,9 @@ def _output(form: FormData) -> tuple[str, tuple[str, ...], bool]:
     return response_format, granularities, stream
 
 
-def _language(language: str, info: ModelInfo) -> str:
-    """The Whisper code of ``language``; "" to detect (a multilingual model, none given)."""
+def _language(language: str, info: ModelInfo, others: Sequence[ModelInfo] = ()) -> str:
+    """The Whisper code of ``language`` on ``info``, "" to detect (a multilingual model, none
+    given); refused in words that name ``others`` when several models could have served."""
     if not language:
         return "" if info.multilingual else "en"
     if not _ISO_639.fullmatch(language):
@@ -141,8 +143,11 @@ def _language(language: str, info: ModelInfo) -> str:
         return whisper_language(language, info)
     except SpeechError:
         only = "" if info.multilingual else ", which is English-only"
+        which = f"the loaded model {info.name}{only}"
+        if len(others) > 1:
+            which = "any loaded model (" + ", ".join(other.name for other in others) + ")"
         raise invalid(
-            f"Language '{language}' is not supported by the loaded model {info.name}{only}.",
+            f"Language '{language}' is not supported by {which}.",
             param="language",
             code="unsupported_language",
         ) from None
