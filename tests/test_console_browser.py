@@ -7,6 +7,7 @@ The microphone is Chromium's fake device playing a corpus WAV. Screenshots go to
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -27,6 +28,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.corpus]
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = REPO / "artifacts" / "console"
+NODE_MODULES = REPO / "tests" / "node" / "node_modules"
 KEY = "console-key"
 SHORT = "en_librispeech_1272-128104-0000.wav"
 LONG = "long_en_multispeaker_16k.wav"  # 80 s: past the one-minute inline limit
@@ -122,6 +124,11 @@ def test_upload_asks_for_the_key_and_shows_the_transcript(
     expect(transcript.locator(".word").first).to_be_visible()
     assert wer(reference(SHORT), words(transcript)) < 0.3
     assert page.evaluate("sessionStorage.getItem('hark.apiKey')") == KEY
+    with page.expect_download() as download:
+        page.get_by_role("button", name="srt").click()
+    subtitles = Path(download.value.path()).read_text()
+    assert subtitles.startswith("1\n00:00:0") and " --> " in subtitles
+    assert wer(reference(SHORT), subtitles.split("\n", 2)[2]) < 0.3
     page.get_by_text("Show request").click()
     shot(page, "try-it")
     context.close()
@@ -140,7 +147,7 @@ def test_any_file_the_cli_reads(page: Page, name: str) -> None:
 def test_show_request_snippets_run_as_shown(
     page: Page, console_server: Server, tmp_path: Path
 ) -> None:
-    """The curl and Python snippets, run in a folder holding the file, get the same words."""
+    """The curl, Python and Node snippets, run in a folder holding the file, get the words."""
     page.get_by_label("Upload audio").set_input_files(str(corpus_file(SHORT)))
     transcript = page.get_by_role("region", name="Transcript", exact=True)
     expect(transcript.locator(".word").first).to_be_visible()
@@ -172,6 +179,19 @@ def test_show_request_snippets_run_as_shown(
         check=False,
     )
     assert wer(reference(SHORT), done.stdout) < 0.3, done.stderr
+    page.get_by_role("tab", name="Node.js").click()
+    (tmp_path / "snippet.mjs").write_text(snippet.inner_text())
+    (tmp_path / "node_modules").symlink_to(NODE_MODULES)  # Google's client, as tests/node has it
+    done = subprocess.run(
+        ["node", "snippet.mjs"],
+        cwd=tmp_path,
+        env={**env, "PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert wer(reference(SHORT), done.stdout) < 0.3, done.stderr
 
 
 def test_microphone_streams_interim_then_final_text(page: Page) -> None:
@@ -187,6 +207,19 @@ def test_microphone_streams_interim_then_final_text(page: Page) -> None:
     # The fake device plays the utterance, then silence: the first final is the utterance.
     assert wer(reference(SHORT), live.locator(".final").first.inner_text()) < 0.5
     shot(page, "live")
+
+
+def test_a_recording_is_recognised(page: Page) -> None:
+    """Record (MediaRecorder's WebM Opus) from the fake microphone, then recognise it."""
+    page.get_by_role("button", name="Record").click()
+    stop = page.get_by_role("button", name="Stop recording")
+    expect(stop).to_be_focused()
+    page.wait_for_timeout(7000)  # the utterance (5.9 s) and a little silence
+    stop.click()
+    expect(page.locator("#try-meta")).to_contain_text("WebM Opus")
+    transcript = page.get_by_role("region", name="Transcript", exact=True)
+    expect(transcript.locator(".word").first).to_be_visible()
+    assert wer(reference(SHORT), words(transcript)) < 0.5
 
 
 def test_long_file_runs_as_an_operation_to_done(page: Page) -> None:
