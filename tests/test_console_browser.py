@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from audio_samples import encode
 from conftest import REPO, Server, corpus_file, reference, start_server
 from wer import wer
 
@@ -129,7 +130,7 @@ def test_upload_asks_for_the_key_and_shows_the_transcript(
     subtitles = Path(download.value.path()).read_text()
     assert subtitles.startswith("1\n00:00:0") and " --> " in subtitles
     assert wer(reference(SHORT), subtitles.split("\n", 2)[2]) < 0.3
-    page.get_by_text("Show request").click()
+    page.locator("#show-request summary").click()
     shot(page, "try-it")
     context.close()
 
@@ -151,10 +152,10 @@ def test_show_request_snippets_run_as_shown(
     page.get_by_label("Upload audio").set_input_files(str(corpus_file(SHORT)))
     transcript = page.get_by_role("region", name="Transcript", exact=True)
     expect(transcript.locator(".word").first).to_be_visible()
-    page.get_by_text("Show request").click()
+    page.locator("#show-request summary").click()
     shutil.copy(corpus_file(SHORT), tmp_path / SHORT)
     env = {"HARK_API_KEY": KEY, "PATH": "/usr/bin:/bin"}
-    snippet = page.get_by_label("Request snippet")
+    snippet = page.get_by_label("Request snippet", exact=True)
     curl = snippet.inner_text()
     assert f"{console_server.url}/v1/speech:recognize" in curl
     done = subprocess.run(
@@ -206,6 +207,40 @@ def test_microphone_streams_interim_then_final_text(page: Page) -> None:
     expect(page.get_by_role("button", name="Start microphone")).to_be_enabled()
     # The fake device plays the utterance, then silence: the first final is the utterance.
     assert wer(reference(SHORT), live.locator(".final").first.inner_text()) < 0.5
+    shot(page, "live")
+
+
+def test_live_show_request_streams_the_same_over_grpc(
+    page: Page, console_server: Server, tmp_path: Path
+) -> None:
+    """The Python and Node streaming snippets, pointed at this server's gRPC port, stream a
+    WebM Opus recording and print finals."""
+    page.get_by_role("button", name="Live").click()
+    page.get_by_role("button", name="Start microphone").click()
+    page.get_by_role("button", name="Stop microphone").click()
+    expect(page.get_by_role("button", name="Start microphone")).to_be_enabled()
+    page.locator("#live-request summary").click()
+    snippet = page.get_by_label("Streaming request snippet")
+    assert f"{console_server.url.replace('http', 'ws')}/ws/v1/" in snippet.inner_text()
+    (tmp_path / "recording.webm").write_bytes(encode(corpus_file(SHORT), "WEBM_OPUS", 48000))
+    (tmp_path / "node_modules").symlink_to(NODE_MODULES)
+    env = {"HARK_API_KEY": KEY, "PATH": os.environ["PATH"]}
+    port = str(console_server.grpc_port)
+    for tab, command in (
+        ("Python", [sys.executable, "snippet.py"]),
+        ("Node.js", ["node", "snippet.mjs"]),
+    ):
+        page.locator("#live-request").get_by_role("tab", name=tab).click()
+        code = snippet.inner_text()
+        assert ":50051" in code or "port: 50051" in code  # the documented default
+        (tmp_path / command[1]).write_text(code.replace("50051", port))
+        done = subprocess.run(
+            command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+        finals = " ".join(
+            line[6:] for line in done.stdout.splitlines() if line.startswith("final ")
+        )
+        assert wer(reference(SHORT), finals) < 0.3, (tab, done.stdout, done.stderr)
     shot(page, "live")
 
 

@@ -4,13 +4,17 @@
 
 import { ApiError, apiKey, askKey } from "./api.js";
 import { streamingConfig } from "./config.js";
+import { RequestView } from "./request_view.js";
+import { streamingSnippets } from "./snippets.js";
 
 const $ = (id) => document.getElementById(id);
 const CHUNK_MS = 100;
 
 let session = null;
+let request = null;
 
 export function setUp() {
+  request = new RequestView($("live-request"));
   $("live-start").addEventListener("click", start);
   $("live-stop").addEventListener("click", stop);
 }
@@ -32,8 +36,10 @@ async function start() {
   $("live-transcript").replaceChildren();
   setButtons(true);
   vad("idle", "Listening");
+  const streaming = streamingConfig();
+  request.show(streamingSnippets({ streaming, keyed: Boolean(apiKey.get()) }, location.origin));
   socket.onopen = () => {
-    socket.send(JSON.stringify(streamingConfig()));
+    socket.send(JSON.stringify(streaming));
     recorder.ondataavailable = (e) => {
       if (e.data.size && socket.readyState === WebSocket.OPEN) socket.send(e.data);
     };

@@ -116,3 +116,99 @@ function pyLiteral(value) {
 function quote(name) {
   return /^[\w./-]+$/.test(name) ? name : `'${name.replace(/'/g, "'\\''")}'`;
 }
+
+/**
+ * Snippets for a Live stream: {browser, python, node}. The browser code is what the page ran;
+ * Python and Node stream a WebM Opus recording over gRPC, which listens on its own port
+ * (50051 unless the server was started with --grpc-port; the page cannot ask which).
+ */
+export function streamingSnippets({ streaming, keyed }, origin) {
+  return {
+    browser: browserStream(streaming, keyed, origin),
+    python: pythonStream(streaming, keyed, origin),
+    node: nodeStream(streaming, keyed, origin),
+  };
+}
+
+const GRPC_NOTE = "gRPC listens on its own port: 50051 unless Hark runs with --grpc-port.";
+
+function browserStream(streaming, keyed, origin) {
+  const url = `${origin.replace(/^http/, "ws")}/ws/v1/speech:streamingrecognize`;
+  return [
+    "// In a page served by this Hark (or by an --allowed-origin), as this console does:",
+    `const ws = new WebSocket("${url}"${keyed ? ' + "?key=" + encodeURIComponent(KEY)' : ""});`,
+    "const mic = await navigator.mediaDevices.getUserMedia({ audio: true });",
+    'const recorder = new MediaRecorder(mic, { mimeType: "audio/webm;codecs=opus" });',
+    "ws.onopen = () => {",
+    `  ws.send(JSON.stringify(${JSON.stringify(streaming)}));`,
+    "  recorder.ondataavailable = (e) => ws.send(e.data);",
+    "  recorder.onstop = () => ws.send(new ArrayBuffer(0)); // the end of the audio",
+    "  recorder.start(100);",
+    "};",
+    "ws.onmessage = (m) => console.log(JSON.parse(m.data)); // results, speechEventType, error",
+    "// to finish: recorder.stop();",
+  ].join("\n");
+}
+
+function pythonStream(streaming, keyed, origin) {
+  const host = new URL(origin).hostname;
+  const fields = Object.entries(streaming.config).map(([name, value]) => {
+    const literal = name === "encoding" ? `speech.RecognitionConfig.AudioEncoding.${value}` : pyLiteral(value);
+    return `        ${snake(name)}=${literal},`;
+  });
+  return [
+    ...(keyed ? ["import os", ""] : []),
+    "import grpc",
+    "from google.cloud import speech_v1 as speech",
+    "from google.cloud.speech_v1.services.speech import SpeechClient",
+    "from google.cloud.speech_v1.services.speech.transports import SpeechGrpcTransport",
+    "",
+    `# ${GRPC_NOTE}`,
+    `channel = grpc.insecure_channel("${host}:50051")`,
+    "# The generated client: speech.SpeechClient's streaming helper drops `metadata` (the key).",
+    "client = SpeechClient(transport=SpeechGrpcTransport(channel=channel))",
+    "streaming_config = speech.StreamingRecognitionConfig(",
+    `    config=speech.RecognitionConfig(\n${fields.join("\n")}\n    ),`,
+    `    interim_results=${pyLiteral(streaming.interimResults)},`,
+    `    enable_voice_activity_events=${pyLiteral(streaming.enableVoiceActivityEvents)},`,
+    ")",
+    "",
+    "",
+    'def requests(path="recording.webm"):  # WebM Opus, as the browser records it',
+    "    yield speech.StreamingRecognizeRequest(streaming_config=streaming_config)",
+    '    with open(path, "rb") as file:',
+    "        while chunk := file.read(4000):",
+    "            yield speech.StreamingRecognizeRequest(audio_content=chunk)",
+    "",
+    "",
+    `responses = client.streaming_recognize(requests=requests()${keyed ? ', metadata=[("x-goog-api-key", os.environ["HARK_API_KEY"])]' : ""})`,
+    "for response in responses:",
+    "    for result in response.results:",
+    '        print("final" if result.is_final else "interim", result.alternatives[0].transcript)',
+  ].join("\n");
+}
+
+function nodeStream(streaming, keyed, origin) {
+  const host = new URL(origin).hostname;
+  const callOptions = keyed ? ", {otherArgs: {headers: {'x-goog-api-key': process.env.HARK_API_KEY}}}" : "";
+  return [
+    "import speech from '@google-cloud/speech';",
+    "import grpc from '@grpc/grpc-js';",
+    "import {createReadStream} from 'node:fs';",
+    "",
+    `// ${GRPC_NOTE}`,
+    "const client = new speech.v1.SpeechClient({",
+    `  apiEndpoint: '${host}', port: 50051, sslCreds: grpc.credentials.createInsecure(),`,
+    "});",
+    `const request = ${JSON.stringify(streaming, null, 2)};`,
+    `const stream = client.streamingRecognize(request${callOptions})`,
+    "  .on('error', console.error)",
+    "  .on('data', (response) => {",
+    "    for (const result of response.results) {",
+    "      console.log(result.isFinal ? 'final' : 'interim', result.alternatives[0].transcript);",
+    "    }",
+    "  });",
+    "// WebM Opus, as the browser records it, in messages under the 25 KB limit",
+    "createReadStream('recording.webm', {highWaterMark: 4000}).pipe(stream);",
+  ].join("\n");
+}

@@ -4,6 +4,7 @@
 import { apiKey, call, origin, upload } from "./api.js";
 import { base64, prepare } from "./audio.js";
 import { noteChannels, recognitionConfig } from "./config.js";
+import { RequestView } from "./request_view.js";
 import { snippets } from "./snippets.js";
 import { clock, download, format, render } from "./transcript.js";
 
@@ -13,7 +14,7 @@ const INLINE_MAX_SECONDS = 55;
 const POLL_MS = 1000;
 
 let last = { results: [], response: null, name: "transcript" };
-let shown = { curl: "", python: "", node: "" };
+let request = null;
 let busy = false;
 
 export function setUp() {
@@ -42,10 +43,7 @@ export function setUp() {
       download(`${last.name}.${kind}`, format(last.results, kind, last.response));
     });
   }
-  for (const tab of document.querySelectorAll("[data-snippet]")) {
-    tab.addEventListener("click", () => showSnippet(tab.dataset.snippet));
-  }
-  $("copy-snippet").addEventListener("click", () => navigator.clipboard?.writeText($("snippet").textContent));
+  request = new RequestView($("show-request"));
 }
 
 function setUpRecorder() {
@@ -151,15 +149,6 @@ function fail(message) {
 }
 
 function showSnippets(action) {
-  shown = snippets(action, origin());
-  $("show-request").hidden = false;
   $("try-progress").hidden = action.kind !== "longrunning";
-  showSnippet(document.querySelector('[data-snippet][aria-selected="true"]').dataset.snippet);
-}
-
-function showSnippet(which) {
-  for (const tab of document.querySelectorAll("[data-snippet]")) {
-    tab.setAttribute("aria-selected", String(tab.dataset.snippet === which));
-  }
-  $("snippet").firstElementChild.textContent = shown[which];
+  request.show(snippets(action, origin()));
 }
