@@ -97,6 +97,19 @@ def page(browser: Browser, console_server: Server) -> Iterator[Page]:
     context.close()
 
 
+RECORD_TRANSCRIPT_STATES = """
+window.transcriptStates = [];
+new MutationObserver(() => {
+  const box = document.getElementById("live-transcript");
+  const interim = box.querySelector(".interim");
+  window.transcriptStates.push(
+    box.querySelector(".final") ? "final" : interim && interim.textContent ? "interim" : "empty"
+  );
+}).observe(document.getElementById("live-transcript"), { childList: true, subtree: true });
+"""
+"""Notes each state of the live transcript: "interim" (grey words only), "final", "empty"."""
+
+
 def words(transcript: Locator) -> str:
     """The transcript's words (not its times and language tags)."""
     return " ".join(transcript.locator(".word").all_inner_texts())
@@ -197,11 +210,15 @@ def test_show_request_snippets_run_as_shown(
 
 def test_microphone_streams_interim_then_final_text(page: Page) -> None:
     page.get_by_role("button", name="Live").click()
+    page.evaluate(RECORD_TRANSCRIPT_STATES)
     page.get_by_role("button", name="Start microphone").click()
     live = page.get_by_role("region", name="Live transcript")
     expect(live.locator(".interim")).not_to_be_empty()
     shot(page, "live-interim")
     expect(live.locator(".final").first).not_to_be_empty()
+    states = page.evaluate("window.transcriptStates")
+    first_final = states.index("final")
+    assert "interim" in states[:first_final], states  # grey words came before the first final
     expect(page.locator("#latency")).to_contain_text("ms")
     page.get_by_role("button", name="Stop microphone").click()
     expect(page.get_by_role("button", name="Start microphone")).to_be_enabled()
