@@ -74,7 +74,11 @@ function setUpRecorder() {
 }
 
 async function run(blob, name) {
-  if (busy) return;
+  if (busy) {
+    $("try-error").hidden = false;
+    $("try-error").textContent = `Still recognising the last file: ${name} was not sent.`;
+    return;
+  }
   busy = true;
   $("try-result").hidden = false;
   $("try-error").hidden = true;
@@ -90,7 +94,8 @@ async function run(blob, name) {
     noteChannels(prepared.channels);
     const config = recognitionConfig(prepared);
     const file = prepared.converted ? name.replace(/\.[^.]*$/, "") + ".wav" : name;
-    const meta = `${prepared.label} · ${clock(prepared.duration)} · ${prepared.channels} channel${prepared.channels > 1 ? "s" : ""}`;
+    const channels = prepared.channels ? ` · ${prepared.channels} channel${prepared.channels > 1 ? "s" : ""}` : "";
+    const meta = `${prepared.label} · ${clock(prepared.duration)}${channels}`;
     const started = performance.now();
     let response;
     if (prepared.duration > INLINE_MAX_SECONDS) {
