@@ -144,6 +144,10 @@ def test_upload_asks_for_the_key_and_shows_the_transcript(
     assert subtitles.startswith("1\n00:00:0") and " --> " in subtitles
     assert wer(reference(SHORT), subtitles.split("\n", 2)[2]) < 0.3
     page.locator("#show-request summary").click()
+    assert (
+        "x-goog-api-key: $HARK_API_KEY"
+        in page.get_by_label("Request snippet", exact=True).inner_text()
+    )
     shot(page, "try-it")
     context.close()
 

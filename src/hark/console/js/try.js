@@ -83,12 +83,14 @@ async function run(blob, name) {
   $("try-result").hidden = false;
   $("try-error").hidden = true;
   $("try-downloads").hidden = true;
+  $("try-progress").hidden = true;
   $("transcript").replaceChildren();
   $("try-name").textContent = name;
   $("try-meta").textContent = "Reading the audio…";
   const player = $("player");
   if (player.src) URL.revokeObjectURL(player.src);
   player.src = URL.createObjectURL(blob);
+  let action = null;
   try {
     const prepared = await prepare(blob);
     noteChannels(prepared.channels);
@@ -101,11 +103,12 @@ async function run(blob, name) {
     if (prepared.duration > INLINE_MAX_SECONDS) {
       $("try-meta").textContent = `${meta} · long-running recognition`;
       const { uri } = await upload(prepared.blob, (part) => progress(part * 100, "Uploading"));
-      showSnippets({ kind: "longrunning", config, file, uri, keyed: Boolean(apiKey.get()) });
+      action = { kind: "longrunning", config, file, uri };
+      showSnippets(action);
       response = await longRunning(config, uri);
     } else {
       $("try-meta").textContent = `${meta} · recognising…`;
-      showSnippets({ kind: "recognize", config, file, keyed: Boolean(apiKey.get()) });
+      action = { kind: "recognize", config, file };
       const audio = { content: await base64(prepared.blob) };
       response = await call("/v1/speech:recognize", { method: "POST", body: { config, audio } });
     }
@@ -118,6 +121,8 @@ async function run(blob, name) {
     fail(error.message);
   } finally {
     busy = false;
+    // After the request: by then the person has given a key if the server asked for one.
+    if (action) showSnippets(action);
   }
 }
 
@@ -154,6 +159,5 @@ function fail(message) {
 }
 
 function showSnippets(action) {
-  $("try-progress").hidden = action.kind !== "longrunning";
-  request.show(snippets(action, origin()));
+  request.show(snippets({ ...action, keyed: Boolean(apiKey.get()) }, origin()));
 }
