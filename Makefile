@@ -21,6 +21,9 @@ $(SERVE_STAMP): pyproject.toml | $(PY)
 $(TEST_STAMP): pyproject.toml | $(PY)
 	@echo "Installing Hark with its test tools into $(VENV) (the first time only; a few minutes)..."
 	$(PY) -m pip install --quiet --progress-bar on -e '.[test,multilingual]'
+	@# The console's browser tests drive Debian's chromium (never a downloaded browser).
+	test -x /usr/bin/chromium || apt-get install -y chromium \
+		|| { apt-get update && apt-get install -y chromium; }
 	touch $@
 
 install: $(SERVE_STAMP)

@@ -24,6 +24,7 @@ import uvicorn
 
 from hark.api import operations
 from hark.api.browser import BrowserPolicy
+from hark.api.console import Console
 from hark.api.deadlines import header_deadline
 from hark.api.metrics import Metrics
 from hark.api.openai import OpenAIApi
@@ -182,6 +183,13 @@ async def serve(settings: Settings) -> None:
             *metrics.routes(),
             *Readiness(
                 lambda: not services.core.pool.closed, services.store.count_by_state
+            ).routes(),
+            *Console(
+                rest,
+                settings.data_dir / "buckets",
+                uploads=settings.storage.gcs == "local",
+                max_bytes=settings.limits.console_upload_max_bytes,
+                keep_seconds=settings.jobs.operation_retention_seconds,
             ).routes(),
         ]
         server = _QuietServer(

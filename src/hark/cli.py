@@ -121,6 +121,12 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         help="longest audio for LongRunningRecognize (default 28800 = 480 min)",
     )
     serve.add_argument(
+        "--console-upload-max-bytes",
+        type=int,
+        help="largest file the web console uploads for long-running recognition"
+        " (default 536870912)",
+    )
+    serve.add_argument(
         "--openai-max-file-bytes",
         type=int,
         help="largest file for /v1/audio (OpenAI's API; default 26214400 = 25 MB)",

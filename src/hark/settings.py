@@ -57,6 +57,9 @@ class Limits:
     """Longest inline ``content`` for LongRunningRecognize (Google: about 1 minute)."""
     async_max_seconds: float = 28_800.0
     """Longest audio for LongRunningRecognize (Google: 480 minutes)."""
+    console_upload_max_bytes: int = 536_870_912
+    """Largest file the web console uploads into the local bucket for long-running
+    recognition (512 MiB; ``api/console.py``)."""
     openai_max_file_bytes: int = 26_214_400
     """Largest file for OpenAI's ``/v1/audio`` routes (OpenAI: 25 MB)."""
     openai_max_seconds: float = 3_600.0
