@@ -12,6 +12,8 @@ from hark.api import operations
 from hark.api.openai import OpenAIApi
 from hark.api.rest import RestApi
 from hark.api.rest_operations import OperationRoutes
+from hark.api.v2.rest import RestV2
+from hark.api.v2.service import SpeechV2
 from hark.api.websocket import StreamingSocket
 from hark.auth import ApiKeys
 from hark.engine import Engine
@@ -19,6 +21,8 @@ from hark.engine.pool import EnginePool
 from hark.jobs.local import LocalJobQueue
 from hark.jobs.service import LongRunningRecognizer
 from hark.jobs.sqlite import SqliteJobStore
+from hark.resources.lifecycle import Resources
+from hark.resources.sqlite import SqliteResourceStore
 from hark.settings import Limits, StorageSettings
 from hark.speech.recognizer import Recognizer
 from hark.speech.streaming.session import StreamingRecognizer
@@ -35,10 +39,12 @@ class Cores:
     long_running: LongRunningRecognizer
     jobs: LocalJobQueue
     store: SqliteJobStore
+    resources: Resources
 
     async def close(self) -> None:
         await self.jobs.close()
         await self.store.close()
+        await self.resources.store.close()
         await self.pool.close()
 
 
@@ -61,7 +67,13 @@ async def build_cores(
     )
     await jobs.start(long_running.run)
     streaming = StreamingRecognizer(recognizer, slots=1)
-    return Cores(pool, recognizer, streaming, long_running, jobs, store)
+    resources = Resources(SqliteResourceStore(data_dir / "resources.sqlite3"))
+    return Cores(pool, recognizer, streaming, long_running, jobs, store, resources)
+
+
+def speech_v2(cores: Cores, limits: Limits | None = None) -> SpeechV2:
+    """v2's methods over ``cores``, as ``hark serve`` builds them."""
+    return SpeechV2(cores.recognizer, cores.resources, limits or Limits())
 
 
 def rest_app(cores: Cores, keys: ApiKeys | None = None, limits: Limits | None = None) -> Starlette:
@@ -73,6 +85,7 @@ def rest_app(cores: Cores, keys: ApiKeys | None = None, limits: Limits | None = 
     openai_api = OpenAIApi(cores.recognizer, keys, limits)
     return rest.app(
         [
+            *RestV2(rest, speech_v2(cores, limits)).routes(),
             *OperationRoutes(rest, cores.long_running).routes(),
             *socket.routes(),
             *openai_api.routes(),

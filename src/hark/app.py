@@ -31,6 +31,9 @@ from hark.api.ready import Readiness
 from hark.api.rest import RestApi
 from hark.api.rest_operations import OperationRoutes
 from hark.api.rpc_server import RpcServer, Tls
+from hark.api.v2.rest import RestV2
+from hark.api.v2.rpc import SpeechV2Servicer
+from hark.api.v2.service import SpeechV2
 from hark.api.websocket import StreamingSocket
 from hark.auth import ApiKeys
 from hark.core import Core, build_core
@@ -38,6 +41,8 @@ from hark.jobs import JobState
 from hark.jobs.local import LocalJobQueue
 from hark.jobs.service import LongRunningRecognizer
 from hark.jobs.sqlite import SqliteJobStore
+from hark.resources.lifecycle import Resources
+from hark.resources.sqlite import SqliteResourceStore
 from hark.settings import Settings
 from hark.speech.streaming.session import StreamingRecognizer
 from hark.storage import AudioStorage
@@ -57,10 +62,12 @@ class Services:
     jobs: LocalJobQueue
     store: SqliteJobStore
     lock: IO[bytes]
+    resources: Resources
 
     async def close(self) -> None:
         await self.jobs.close()
         await self.store.close()
+        await self.resources.store.close()
         await self.core.close()
         self.lock.close()
 
@@ -108,7 +115,8 @@ async def build_services(settings: Settings) -> Services:
         render_output=operations.output_json,
     )
     await jobs.start(long_running.run)
-    return Services(core, streaming, long_running, jobs, store, lock)
+    resources = Resources(SqliteResourceStore(settings.data_dir / "resources.sqlite3"))
+    return Services(core, streaming, long_running, jobs, store, lock, resources)
 
 
 def observe(services: Services) -> Metrics:
@@ -175,7 +183,9 @@ async def serve(settings: Settings) -> None:
         )
         metrics = observe(services)
         rest = RestApi(services.core.recognizer, keys, settings.limits, browser, metrics=metrics)
+        speech_v2 = SpeechV2(services.core.recognizer, services.resources, settings.limits)
         routes = [
+            *RestV2(rest, speech_v2).routes(),
             *OperationRoutes(rest, services.long_running).routes(),
             *StreamingSocket(services.streaming, keys, browser, metrics=metrics).routes(),
             *OpenAIApi(services.core.recognizer, keys, settings.limits).routes(),
@@ -206,6 +216,7 @@ async def serve(settings: Settings) -> None:
             settings.limits,
             metrics=metrics,
             max_calls=settings.max_connections,
+            more=[SpeechV2Servicer(speech_v2)],
         )
         await rpc.start(settings.host, settings.grpc_port, tls)
         rest_task = asyncio.create_task(server.serve(sockets=[rest_socket]))

@@ -1,0 +1,57 @@
+"""``google.cloud.speech.v2.Speech`` over gRPC: generic handlers on Google's message classes,
+every method through the v1 transport's ``Guard`` (API key, error status, access log)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+from google.protobuf.message import Message
+
+from hark.api.rpc import Context, Guard, _unary
+from hark.api.v2.convert import PACKAGE, message
+from hark.api.v2.service import SpeechV2
+from hark.auth import Caller
+
+SERVICE = f"{PACKAGE}.Speech"
+
+
+class SpeechV2Servicer:
+    """The v2 Speech service over ``SpeechV2``."""
+
+    service = SERVICE
+
+    def __init__(self, speech: SpeechV2) -> None:
+        self.speech = speech
+
+    def methods(self) -> dict[str, tuple[Callable[[Any], Awaitable[Message]], str]]:
+        """gRPC method name -> (the ``SpeechV2`` method, its request message)."""
+        s = self.speech
+        return {
+            "Recognize": (s.recognize, "RecognizeRequest"),
+            "CreateRecognizer": (s.create_recognizer, "CreateRecognizerRequest"),
+            "ListRecognizers": (s.list_recognizers, "ListRecognizersRequest"),
+            "GetRecognizer": (s.get_recognizer, "GetRecognizerRequest"),
+            "UpdateRecognizer": (s.update_recognizer, "UpdateRecognizerRequest"),
+            "DeleteRecognizer": (s.delete_recognizer, "DeleteRecognizerRequest"),
+            "UndeleteRecognizer": (s.undelete_recognizer, "UndeleteRecognizerRequest"),
+        }
+
+    def handler(self, guard: Guard) -> grpc.GenericRpcHandler:
+        handlers = {
+            name: _unary(
+                guard.unary(_unary_method(method), f"/{SERVICE}/{name}", message(type_name))
+            )
+            for name, (method, type_name) in self.methods().items()
+        }
+        return grpc.method_handlers_generic_handler(SERVICE, handlers)
+
+
+def _unary_method(
+    method: Callable[[Any], Awaitable[Message]],
+) -> Callable[[Any, Context, Caller], Awaitable[Message]]:
+    async def call(request: Any, context: Context, caller: Caller) -> Message:
+        return await method(request)
+
+    return call
