@@ -15,7 +15,9 @@ import pytest
 from google.api_core import exceptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import speech_v2
+from google.cloud.location.locations_pb2 import ListLocationsRequest
 from google.cloud.speech_v2.services.speech.transports import SpeechGrpcTransport
+from google.longrunning.operations_pb2 import GetOperationRequest
 
 from conftest import Server, corpus_file, reference
 from wer import wer
@@ -120,11 +122,14 @@ def test_a_stored_recognizers_defaults_are_merged(server: Server, transport: str
 def test_recognizer_life_cycle(server: Server, transport: str) -> None:
     speech = client(server, transport)
     name = f"{PARENT}/recognizers/cycle-{transport}"
-    created = speech.create_recognizer(
+    creating = speech.create_recognizer(
         parent=PARENT,
         recognizer_id=f"cycle-{transport}",
         recognizer=speech_v2.Recognizer(display_name="first"),
-    ).result()
+    )
+    created = creating.result()
+    polled = speech.get_operation(GetOperationRequest(name=creating.operation.name))
+    assert polled.done and polled.name.startswith(f"{PARENT}/operations/")
     with pytest.raises(exceptions.Conflict, match="already exists"):
         speech.create_recognizer(
             parent=PARENT, recognizer_id=f"cycle-{transport}", recognizer=speech_v2.Recognizer()
@@ -177,3 +182,12 @@ def test_api_keys_as_v1(keyed_server: Server, transport: str) -> None:
         client(keyed_server, transport).recognize(
             recognizer=recognizer, config=config, content=audio
         )
+
+
+@TRANSPORTS
+def test_locations_and_config(server: Server, transport: str) -> None:
+    speech = client(server, transport)
+    listed = speech.list_locations(ListLocationsRequest(name="projects/hark-tests"))
+    assert [location.location_id for location in listed.locations] == ["global"]
+    config = speech.get_config(name=f"{PARENT}/config")
+    assert config.name == f"{PARENT}/config" and not config.kms_key_name

@@ -137,3 +137,24 @@ async def test_v2_needs_the_api_key_like_v1(tmp_path: Path) -> None:
         assert listed.status_code == 403
         keyed = await client.post(IMPLICIT, json=body, headers={"x-goog-api-key": "test-key"})
         assert keyed.status_code == 200
+
+
+async def test_operations_locations_and_config(server: httpx.AsyncClient) -> None:
+    operation = (
+        await server.post(PARENT + "/recognizers", params={"recognizerId": "kept"}, json={})
+    ).json()
+    polled = await server.get(f"/v2/{operation['name']}")
+    assert polled.json()["done"] and polled.json()["response"]["name"].endswith("/kept")
+    listed = (await server.get(PARENT + "/operations")).json()["operations"]
+    assert [op["name"] for op in listed] == [operation["name"]]
+    elsewhere = operation["name"].replace("projects/p/", "projects/q/")
+    assert error(await server.get(f"/v2/{elsewhere}"), 404, "NOT_FOUND")
+    assert (await server.post(f"/v2/{operation['name']}:cancel", json={})).status_code == 200
+    assert (await server.delete(f"/v2/{operation['name']}")).status_code == 200
+    assert error(await server.get(f"/v2/{operation['name']}"), 404, "NOT_FOUND")
+    locations = (await server.get("/v2/projects/p/locations")).json()["locations"]
+    assert [location["locationId"] for location in locations] == ["global"]
+    config = (await server.get(PARENT + "/config")).json()
+    assert config == {"name": PARENT[4:] + "/config"}
+    kms = await server.patch(PARENT + "/config", json={"kmsKeyName": "projects/p/keys/k"})
+    assert "KMS" in error(kms, 400, "INVALID_ARGUMENT")

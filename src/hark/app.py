@@ -32,7 +32,7 @@ from hark.api.rest import RestApi
 from hark.api.rest_operations import OperationRoutes
 from hark.api.rpc_server import RpcServer, Tls
 from hark.api.v2.rest import RestV2
-from hark.api.v2.rpc import SpeechV2Servicer
+from hark.api.v2.rpc import LocationsServicer, SpeechV2Servicer
 from hark.api.v2.service import SpeechV2
 from hark.api.websocket import StreamingSocket
 from hark.auth import ApiKeys
@@ -216,7 +216,8 @@ async def serve(settings: Settings) -> None:
             settings.limits,
             metrics=metrics,
             max_calls=settings.max_connections,
-            more=[SpeechV2Servicer(speech_v2)],
+            more=[SpeechV2Servicer(speech_v2), LocationsServicer()],
+            projects=speech_v2.operations,
         )
         await rpc.start(settings.host, settings.grpc_port, tls)
         rest_task = asyncio.create_task(server.serve(sockets=[rest_socket]))

@@ -19,7 +19,13 @@ from grpc_reflection.v1alpha import reflection
 
 from hark.api import convert
 from hark.api.metrics import Metrics
-from hark.api.rpc import OPERATIONS_SERVICE, Guard, OperationsServicer, SpeechServicer
+from hark.api.rpc import (
+    OPERATIONS_SERVICE,
+    Guard,
+    OperationsServicer,
+    ProjectOperations,
+    SpeechServicer,
+)
 from hark.auth import ApiKeys
 from hark.jobs.service import LongRunningRecognizer
 from hark.settings import Limits
@@ -69,6 +75,7 @@ class RpcServer:
         metrics: Metrics | None = None,
         max_calls: int | None = None,
         more: Sequence[Service] = (),
+        projects: ProjectOperations | None = None,
     ) -> None:
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(
@@ -88,7 +95,7 @@ class RpcServer:
             SpeechServicer(version, limits, recognizer, long_running, streaming)
             for version in (convert.V1, convert.V1P1BETA1)
         ]
-        operations = OperationsServicer(long_running)
+        operations = OperationsServicer(long_running, projects)
         self.server.add_generic_rpc_handlers(
             [service.handler(guard) for service in services]
             + [operations.handler(guard)]

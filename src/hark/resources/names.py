@@ -17,7 +17,12 @@ IMPLICIT = "_"
 _SEGMENT = r"[A-Za-z0-9][A-Za-z0-9._~-]{0,127}"
 _PARENT = re.compile(rf"projects/({_SEGMENT})/locations/({_SEGMENT})")
 _ID = re.compile(r"[a-z0-9-]{4,63}")
-KINDS = {"recognizers": "Recognizer", "phraseSets": "PhraseSet", "customClasses": "CustomClass"}
+KINDS = {
+    "recognizers": "Recognizer",
+    "phraseSets": "PhraseSet",
+    "customClasses": "CustomClass",
+    "operations": "Operation",
+}
 """Each collection and the message type its resources are."""
 
 

@@ -14,6 +14,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from google.cloud.location import locations_pb2
+from google.longrunning import operations_pb2
+from google.protobuf import empty_pb2
 from google.protobuf.message import Message
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,13 +25,19 @@ from starlette.routing import Route
 from hark.api import convert, jsonbody
 from hark.api.rest import RestApi, reply
 from hark.api.v2.convert import message
+from hark.api.v2.locations import Locations
+from hark.api.v2.operations import V2Operations
 from hark.api.v2.service import SpeechV2
 
 Method = Callable[[Any], Awaitable[Message]]
-_PARENT = r"projects/[^/:]+/locations/[^/:]+"
+_PROJECT = r"projects/[^/:]+"
+_PARENT = _PROJECT + r"/locations/[^/:]+"
 _RECOGNIZER = _PARENT + r"/recognizers/[^/:]+"
 _BOOLEANS = {"validateOnly", "allowMissing", "showDeleted"}
-_QUERY_FIELDS = {"recognizerId", "updateMask", "etag", "pageSize", "pageToken", *_BOOLEANS}
+_LISTS_BY_NAME = {"ListOperationsRequest", "ListLocationsRequest"}
+_QUERY_FIELDS = {
+    "recognizerId", "updateMask", "etag", "pageSize", "pageToken", "filter", *_BOOLEANS
+}  # fmt: skip
 """Request fields a client sends as query parameters (camelCase, as Google's transcoding)."""
 
 
@@ -42,11 +51,13 @@ class V2Route:
     verb: str
     method: Method
     request_type: str
-    path_field: str = "parent"
+    path_field: str = "name"
 
     def path_value(self, path: str) -> str:
-        """The value of ``path_field``: a collection's path less its last segment is the parent."""
-        return path.rpartition("/")[0] if self.path_field == "parent" else path
+        """The value of ``path_field``: a collection's path less its last segment is the parent
+        (``name`` of ListOperations/ListLocations too)."""
+        collection = self.path_field == "parent" or self.request_type in _LISTS_BY_NAME
+        return path.rpartition("/")[0] if collection else path
 
     def matches(self, http_method: str, path: str, verb: str) -> bool:
         return (
@@ -62,24 +73,30 @@ class RestV2:
     def __init__(self, rest: RestApi, speech: SpeechV2) -> None:
         self.rest = rest
         self.speech = speech
-        s = speech
+        s, ops, places = speech, speech.operations, Locations()
         recognizers, recognizer = _PARENT + "/recognizers", _RECOGNIZER
+        operations, operation = _PARENT + "/operations", _PARENT + "/operations/[^/:]+"
         self.table = [
             V2Route("POST", recognizer, "recognize", s.recognize, "RecognizeRequest", "recognizer"),
-            V2Route("POST", recognizers, "", s.create_recognizer, "CreateRecognizerRequest"),
-            V2Route("GET", recognizers, "", s.list_recognizers, "ListRecognizersRequest"),
-            V2Route("GET", recognizer, "", s.get_recognizer, "GetRecognizerRequest", "name"),
-            V2Route(
-                "PATCH", recognizer, "", s.update_recognizer, "UpdateRecognizerRequest",
-                "recognizer.name",
-            ),
-            V2Route(
-                "DELETE", recognizer, "", s.delete_recognizer, "DeleteRecognizerRequest", "name"
-            ),
-            V2Route(
-                "POST", recognizer, "undelete", s.undelete_recognizer, "UndeleteRecognizerRequest",
-                "name",
-            ),
+            V2Route("POST", recognizers, "", s.create_recognizer, "CreateRecognizerRequest",
+                    "parent"),
+            V2Route("GET", recognizers, "", s.list_recognizers, "ListRecognizersRequest", "parent"),
+            V2Route("GET", recognizer, "", s.get_recognizer, "GetRecognizerRequest"),
+            V2Route("PATCH", recognizer, "", s.update_recognizer, "UpdateRecognizerRequest",
+                    "recognizer.name"),
+            V2Route("DELETE", recognizer, "", s.delete_recognizer, "DeleteRecognizerRequest"),
+            V2Route("POST", recognizer, "undelete", s.undelete_recognizer,
+                    "UndeleteRecognizerRequest"),
+            V2Route("GET", _PARENT + "/config", "", s.get_config, "GetConfigRequest"),
+            V2Route("PATCH", _PARENT + "/config", "", s.update_config, "UpdateConfigRequest",
+                    "config.name"),
+            V2Route("GET", operation, "", _get_operation(ops), "GetOperationRequest"),
+            V2Route("GET", operations, "", _list_operations(ops), "ListOperationsRequest"),
+            V2Route("DELETE", operation, "", _delete_operation(ops), "DeleteOperationRequest"),
+            V2Route("POST", operation, "cancel", _cancel_operation(ops), "CancelOperationRequest"),
+            V2Route("GET", _PROJECT + "/locations", "", places.list_locations,
+                    "ListLocationsRequest"),
+            V2Route("GET", _PARENT, "", places.get_location, "GetLocationRequest"),
         ]  # fmt: skip
 
     def routes(self) -> list[Route]:
@@ -109,15 +126,50 @@ class RestV2:
         for key, value in request.query_params.items():
             if key in _QUERY_FIELDS:
                 document[key] = value.lower() == "true" if key in _BOOLEANS else value
-        parsed = jsonbody.parse_dict(document, message(type_name))
+        parsed = jsonbody.parse_dict(document, _message_class(type_name))
         self.rest.check_size(parsed)
         return parsed
+
+
+def _message_class(type_name: str) -> type[Message]:
+    """v2's request classes, and the Operations and Locations ones from googleapis."""
+    for module in (operations_pb2, locations_pb2):
+        if hasattr(module, type_name):
+            cls: type[Message] = getattr(module, type_name)
+            return cls
+    return message(type_name)
+
+
+def _get_operation(ops: V2Operations) -> Method:
+    return lambda request: ops.get(request.name)
+
+
+def _list_operations(ops: V2Operations) -> Method:
+    return lambda request: ops.list(request.name, request.page_size, request.page_token)
+
+
+def _delete_operation(ops: V2Operations) -> Method:
+    async def delete(request: Any) -> Message:
+        await ops.delete(request.name)
+        return empty_pb2.Empty()
+
+    return delete
+
+
+def _cancel_operation(ops: V2Operations) -> Method:
+    async def cancel(request: Any) -> Message:
+        await ops.cancel(request.name)
+        return empty_pb2.Empty()
+
+    return cancel
 
 
 def _with_body(type_name: str, body: dict[str, Any]) -> dict[str, Any]:
     """Create and Update send the resource itself as the body (``body: "recognizer"``)."""
     if type_name in ("CreateRecognizerRequest", "UpdateRecognizerRequest"):
         return {"recognizer": body}
+    if type_name == "UpdateConfigRequest":
+        return {"config": body}
     return dict(body)
 
 

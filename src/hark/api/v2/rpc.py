@@ -7,14 +7,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
+from google.cloud.location import locations_pb2
 from google.protobuf.message import Message
 
 from hark.api.rpc import Context, Guard, _unary
 from hark.api.v2.convert import PACKAGE, message
+from hark.api.v2.locations import Locations
 from hark.api.v2.service import SpeechV2
 from hark.auth import Caller
 
 SERVICE = f"{PACKAGE}.Speech"
+LOCATIONS_SERVICE = "google.cloud.location.Locations"
 
 
 class SpeechV2Servicer:
@@ -36,6 +39,8 @@ class SpeechV2Servicer:
             "UpdateRecognizer": (s.update_recognizer, "UpdateRecognizerRequest"),
             "DeleteRecognizer": (s.delete_recognizer, "DeleteRecognizerRequest"),
             "UndeleteRecognizer": (s.undelete_recognizer, "UndeleteRecognizerRequest"),
+            "GetConfig": (s.get_config, "GetConfigRequest"),
+            "UpdateConfig": (s.update_config, "UpdateConfigRequest"),
         }
 
     def handler(self, guard: Guard) -> grpc.GenericRpcHandler:
@@ -55,3 +60,25 @@ def _unary_method(
         return await method(request)
 
     return call
+
+
+class LocationsServicer:
+    """``google.cloud.location.Locations``: ``ListLocations`` and ``GetLocation``."""
+
+    service = LOCATIONS_SERVICE
+
+    def __init__(self) -> None:
+        self.locations = Locations()
+
+    def handler(self, guard: Guard) -> grpc.GenericRpcHandler:
+        methods = {
+            "ListLocations": (self.locations.list_locations, locations_pb2.ListLocationsRequest),
+            "GetLocation": (self.locations.get_location, locations_pb2.GetLocationRequest),
+        }
+        handlers = {
+            name: _unary(
+                guard.unary(_unary_method(method), f"/{LOCATIONS_SERVICE}/{name}", request_class)
+            )
+            for name, (method, request_class) in methods.items()
+        }
+        return grpc.method_handlers_generic_handler(LOCATIONS_SERVICE, handlers)

@@ -16,6 +16,7 @@ from google.protobuf.message import Message
 from hark.api.convert import audio_from_proto, check_request_size
 from hark.api.v2 import config as config_mask
 from hark.api.v2.convert import config_from_proto, core_model, message, recognize_response
+from hark.api.v2.operations import V2Operations
 from hark.api.v2.recognizers import operation, render, stored_payload
 from hark.errors import InvalidArgument, NotFound
 from hark.resources.lifecycle import Resources
@@ -34,6 +35,7 @@ class SpeechV2:
         self.recognizer = recognizer
         self.resources = resources
         self.limits = limits
+        self.operations = V2Operations(resources)
 
     async def effective_config(self, name: ResourceName, config: Any, mask: Any) -> Any:
         """The request's config over the named recognizer's defaults (none for ``_``)."""
@@ -66,7 +68,9 @@ class SpeechV2:
             preview.name = str(name)
             return operation("CreateRecognizer", name.parent, preview, request)
         stored = await self.resources.create(name, payload)
-        return operation("CreateRecognizer", name.parent, render(stored), request)
+        return await self.operations.record(
+            operation("CreateRecognizer", name.parent, render(stored), request)
+        )
 
     async def get_recognizer(self, request: Any) -> Message:
         return render(await self.resources.get(_stored_name(request.name)))
@@ -104,7 +108,9 @@ class SpeechV2:
             preview.name = str(name)
             return operation("UpdateRecognizer", name.parent, preview, request)
         stored = await self.resources.update(name, change, request.recognizer.etag)
-        return operation("UpdateRecognizer", name.parent, render(stored), request)
+        return await self.operations.record(
+            operation("UpdateRecognizer", name.parent, render(stored), request)
+        )
 
     async def delete_recognizer(self, request: Any) -> operations_pb2.Operation:
         name = _stored_name(request.name)
@@ -118,7 +124,9 @@ class SpeechV2:
                 "DeleteRecognizer", name.parent, render(await self.resources.active(name))
             )
         stored = await self.resources.delete(name, request.etag)
-        return operation("DeleteRecognizer", name.parent, render(stored), request)
+        return await self.operations.record(
+            operation("DeleteRecognizer", name.parent, render(stored), request)
+        )
 
     async def undelete_recognizer(self, request: Any) -> operations_pb2.Operation:
         name = _stored_name(request.name)
@@ -127,7 +135,26 @@ class SpeechV2:
                 "UndeleteRecognizer", name.parent, render(await self.resources.get(name))
             )
         stored = await self.resources.undelete(name, request.etag)
-        return operation("UndeleteRecognizer", name.parent, render(stored), request)
+        return await self.operations.record(
+            operation("UndeleteRecognizer", name.parent, render(stored), request)
+        )
+
+    async def get_config(self, request: Any) -> Message:
+        """``projects/*/locations/*/config``: Hark keeps no KMS key, so it is always empty."""
+        config: Any = message("Config")()
+        config.name = _config_name(request.name)
+        return config
+
+    async def update_config(self, request: Any) -> Message:
+        name = _config_name(request.config.name, "config.name")
+        if request.config.kms_key_name:
+            raise InvalidArgument(
+                "Hark does not encrypt with Cloud KMS keys: 'kms_key_name' cannot be set."
+            )
+        config: Any = message("Config")()
+        config.name = name
+        config.update_time.GetCurrentTime()
+        return config
 
     async def _check_config(self, recognizer: Any, name: ResourceName) -> None:
         """A stored default must at least name a model and languages Hark knows, if any."""
@@ -153,6 +180,16 @@ def _stored_name(text: str, field: str = "name") -> ResourceName:
     if name.implicit:
         raise InvalidArgument(f"'{field}' names the implicit recognizer '_', which is not stored.")
     return name
+
+
+def _config_name(text: str, field: str = "name") -> str:
+    parent, _, last = text.rpartition("/")
+    if last != "config":
+        raise InvalidArgument(
+            f"Invalid resource name '{text}' in '{field}':"
+            " expected projects/{project}/locations/{location}/config."
+        )
+    return f"{parse_parent(parent, field)}/config"
 
 
 def _mask(paths: list[str]) -> Any:

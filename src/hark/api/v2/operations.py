@@ -1,0 +1,55 @@
+"""v2's operations: ``google.longrunning.Operations`` under ``projects/*/locations/*``.
+
+A write to a resource (Create/Update/Delete/Undelete) finishes before it answers; its
+Operation is kept beside the resources so that a client polling it by name (as Google's
+clients may) finds it, for ``RETENTION_SECONDS``. Names never cross their project and
+location.
+"""
+
+from __future__ import annotations
+
+from google.longrunning import operations_pb2
+
+from hark.errors import NotFound
+from hark.resources.lifecycle import NOT_FOUND, Resources
+from hark.resources.names import parse_name, parse_parent
+
+OPERATIONS = "operations"
+
+
+class V2Operations:
+    """Finished v2 operations, stored as resources of the ``operations`` collection."""
+
+    def __init__(self, resources: Resources) -> None:
+        self.resources = resources
+
+    async def record(self, operation: operations_pb2.Operation) -> operations_pb2.Operation:
+        """Keep ``operation`` (named ``projects/*/locations/*/operations/*``) and return it."""
+        name = parse_name(operation.name, OPERATIONS)
+        await self.resources.create(name, operation.SerializeToString())
+        return operation
+
+    async def get(self, name: str) -> operations_pb2.Operation:
+        stored = await self.resources.get(parse_name(name, OPERATIONS))
+        if stored.deleted:
+            raise NotFound(NOT_FOUND)
+        return operations_pb2.Operation.FromString(stored.payload)
+
+    async def list(
+        self, parent: str, page_size: int, page_token: str
+    ) -> operations_pb2.ListOperationsResponse:
+        """``parent`` is ``projects/*/locations/*`` (the REST path, or a gRPC request's name)."""
+        page = await self.resources.list(
+            parse_parent(parent, "name"), OPERATIONS, page_size, page_token, False
+        )
+        return operations_pb2.ListOperationsResponse(
+            operations=[operations_pb2.Operation.FromString(r.payload) for r in page.resources],
+            next_page_token=page.next_page_token,
+        )
+
+    async def delete(self, name: str) -> None:
+        await self.resources.delete(parse_name(name, OPERATIONS))
+
+    async def cancel(self, name: str) -> None:
+        """Every operation kept here is finished: cancelling one changes nothing (AIP-151)."""
+        await self.get(name)
