@@ -216,7 +216,7 @@ async def serve(settings: Settings) -> None:
             settings.limits,
             metrics=metrics,
             max_calls=settings.max_connections,
-            more=[SpeechV2Servicer(speech_v2), LocationsServicer()],
+            more=[SpeechV2Servicer(speech_v2, services.streaming), LocationsServicer()],
             projects=speech_v2.operations,
         )
         await rpc.start(settings.host, settings.grpc_port, tls)

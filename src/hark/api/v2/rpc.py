@@ -3,18 +3,20 @@ every method through the v1 transport's ``Guard`` (API key, error status, access
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
 from google.cloud.location import locations_pb2
 from google.protobuf.message import Message
 
-from hark.api.rpc import Context, Guard, _unary
+from hark.api.rpc import Context, Guard, _serialize, _unary
 from hark.api.v2.convert import PACKAGE, message
 from hark.api.v2.locations import Locations
 from hark.api.v2.service import SpeechV2
+from hark.api.v2.streaming import streaming_recognize
 from hark.auth import Caller
+from hark.speech.streaming.session import StreamingRecognizer
 
 SERVICE = f"{PACKAGE}.Speech"
 LOCATIONS_SERVICE = "google.cloud.location.Locations"
@@ -25,8 +27,15 @@ class SpeechV2Servicer:
 
     service = SERVICE
 
-    def __init__(self, speech: SpeechV2) -> None:
+    def __init__(self, speech: SpeechV2, streaming: StreamingRecognizer) -> None:
         self.speech = speech
+        self.streaming = streaming
+
+    async def streaming_recognize(
+        self, requests: AsyncIterator[Any], context: Context
+    ) -> AsyncIterator[Message]:
+        async for response in streaming_recognize(self.speech, self.streaming, requests):
+            yield response
 
     def methods(self) -> dict[str, tuple[Callable[[Any], Awaitable[Message]], str]]:
         """gRPC method name -> (the ``SpeechV2`` method, its request message)."""
@@ -50,6 +59,14 @@ class SpeechV2Servicer:
             )
             for name, (method, type_name) in self.methods().items()
         }
+        handlers["StreamingRecognize"] = grpc.stream_stream_rpc_method_handler(
+            guard.stream(
+                self.streaming_recognize,
+                f"/{SERVICE}/StreamingRecognize",
+                message("StreamingRecognizeRequest"),
+            ),
+            response_serializer=_serialize,
+        )
         return grpc.method_handlers_generic_handler(SERVICE, handlers)
 
 
