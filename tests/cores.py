@@ -40,8 +40,10 @@ class Cores:
     jobs: LocalJobQueue
     store: SqliteJobStore
     resources: Resources
+    speech_v2: SpeechV2
 
     async def close(self) -> None:
+        await self.speech_v2.close()
         await self.jobs.close()
         await self.store.close()
         await self.resources.store.close()
@@ -68,12 +70,8 @@ async def build_cores(
     await jobs.start(long_running.run)
     streaming = StreamingRecognizer(recognizer, slots=1)
     resources = Resources(SqliteResourceStore(data_dir / "resources.sqlite3"))
-    return Cores(pool, recognizer, streaming, long_running, jobs, store, resources)
-
-
-def speech_v2(cores: Cores, limits: Limits | None = None) -> SpeechV2:
-    """v2's methods over ``cores``, as ``hark serve`` builds them."""
-    return SpeechV2(cores.recognizer, cores.resources, limits or Limits())
+    speech_v2 = SpeechV2(recognizer, resources, limits, long_running=long_running, storage=storage)
+    return Cores(pool, recognizer, streaming, long_running, jobs, store, resources, speech_v2)
 
 
 def rest_app(cores: Cores, keys: ApiKeys | None = None, limits: Limits | None = None) -> Starlette:
@@ -85,7 +83,7 @@ def rest_app(cores: Cores, keys: ApiKeys | None = None, limits: Limits | None = 
     openai_api = OpenAIApi(cores.recognizer, keys, limits)
     return rest.app(
         [
-            *RestV2(rest, speech_v2(cores, limits)).routes(),
+            *RestV2(rest, cores.speech_v2).routes(),
             *OperationRoutes(rest, cores.long_running).routes(),
             *socket.routes(),
             *openai_api.routes(),

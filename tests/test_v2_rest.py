@@ -4,6 +4,7 @@ tests/test_google_client_v2.py."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -158,3 +159,51 @@ async def test_operations_locations_and_config(server: httpx.AsyncClient) -> Non
     assert config == {"name": PARENT[4:] + "/config"}
     kms = await server.patch(PARENT + "/config", json={"kmsKeyName": "projects/p/keys/k"})
     assert "KMS" in error(kms, 400, "INVALID_ARGUMENT")
+
+
+async def test_batch_recognize_with_a_missing_file(
+    server: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    bucket = tmp_path / "buckets" / "inbox"
+    bucket.mkdir(parents=True)
+    (bucket / "a.flac").write_bytes(base64.b64decode(CONTENT))
+    body = {
+        "config": CONFIG,
+        "files": [{"uri": "gs://inbox/a.flac"}, {"uri": "gs://inbox/missing.flac"}],
+        "recognitionOutputConfig": {
+            "inlineResponseConfig": {},
+            "outputFormatConfig": {"srt": {}},
+        },
+    }
+    submitted = await server.post(PARENT + "/recognizers/_:batchRecognize", json=body)
+    assert submitted.status_code == 200, submitted.text
+    name = submitted.json()["name"]
+    for _ in range(200):
+        operation = (await server.get(f"/v2/{name}")).json()
+        if operation.get("done"):
+            break
+        await asyncio.sleep(0.05)
+    metadata = operation["metadata"]
+    assert metadata["method"] == "google.cloud.speech.v2.Speech.BatchRecognize"
+    assert metadata["progressPercent"] == 100
+    results = operation["response"]["results"]
+    inline = results["gs://inbox/a.flac"]["inlineResult"]
+    assert inline["transcript"]["results"][0]["alternatives"][0]["transcript"] == "hello world"
+    assert inline["srtCaptions"].startswith("1\n")
+    assert results["gs://inbox/missing.flac"]["error"]["code"] == 5
+
+
+@pytest.mark.parametrize(
+    ("files", "output", "message"),
+    [
+        ([], {"inlineResponseConfig": {}}, "at least one file"),
+        ([{"uri": "gs://inbox/a.flac"}] * 16, {"inlineResponseConfig": {}}, "At most 15 files"),
+        ([{"uri": "gs://inbox/a.flac"}], {}, "recognition_output_config"),
+    ],
+)
+async def test_batch_refusals(
+    server: httpx.AsyncClient, files: list[Any], output: dict[str, Any], message: str
+) -> None:
+    body = {"config": CONFIG, "files": files, "recognitionOutputConfig": output}
+    response = await server.post(PARENT + "/recognizers/_:batchRecognize", json=body)
+    assert message in error(response, 400, "INVALID_ARGUMENT")

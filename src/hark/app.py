@@ -183,7 +183,14 @@ async def serve(settings: Settings) -> None:
         )
         metrics = observe(services)
         rest = RestApi(services.core.recognizer, keys, settings.limits, browser, metrics=metrics)
-        speech_v2 = SpeechV2(services.core.recognizer, services.resources, settings.limits)
+        speech_v2 = SpeechV2(
+            services.core.recognizer,
+            services.resources,
+            settings.limits,
+            long_running=services.long_running,
+            storage=services.long_running.storage,
+        )
+        opened.push_async_callback(speech_v2.close)
         routes = [
             *RestV2(rest, speech_v2).routes(),
             *OperationRoutes(rest, services.long_running).routes(),

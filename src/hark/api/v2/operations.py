@@ -2,15 +2,17 @@
 
 A write to a resource (Create/Update/Delete/Undelete) finishes before it answers; its
 Operation is kept beside the resources so that a client polling it by name (as Google's
-clients may) finds it, for ``RETENTION_SECONDS``. Names never cross their project and
-location.
+clients may) finds it. A BatchRecognize operation is kept as a record (``batch``) and built
+from its jobs when asked for. Names never cross their project and location.
 """
 
 from __future__ import annotations
 
 from google.longrunning import operations_pb2
 
+from hark.api.v2.batch import BATCH_TAG, Batches, BatchRecord
 from hark.errors import NotFound
+from hark.resources import StoredResource
 from hark.resources.lifecycle import NOT_FOUND, Resources
 from hark.resources.names import parse_name, parse_parent
 
@@ -18,10 +20,17 @@ OPERATIONS = "operations"
 
 
 class V2Operations:
-    """Finished v2 operations, stored as resources of the ``operations`` collection."""
+    """v2 operations, stored as resources of the ``operations`` collection: finished ones as
+    they are, batches (``batches``) as records their Operation is built from."""
 
-    def __init__(self, resources: Resources) -> None:
+    def __init__(self, resources: Resources, batches: Batches | None = None) -> None:
         self.resources = resources
+        self.batches = batches
+
+    async def _operation(self, stored: StoredResource) -> operations_pb2.Operation:
+        if stored.payload.startswith(BATCH_TAG) and self.batches is not None:
+            return await self.batches.render(stored.name, BatchRecord.loads(stored.payload))
+        return operations_pb2.Operation.FromString(stored.payload)
 
     async def record(self, operation: operations_pb2.Operation) -> operations_pb2.Operation:
         """Keep ``operation`` (named ``projects/*/locations/*/operations/*``) and return it."""
@@ -33,7 +42,7 @@ class V2Operations:
         stored = await self.resources.get(parse_name(name, OPERATIONS))
         if stored.deleted:
             raise NotFound(NOT_FOUND)
-        return operations_pb2.Operation.FromString(stored.payload)
+        return await self._operation(stored)
 
     async def list(
         self, parent: str, page_size: int, page_token: str
@@ -43,7 +52,7 @@ class V2Operations:
             parse_parent(parent, "name"), OPERATIONS, page_size, page_token, False
         )
         return operations_pb2.ListOperationsResponse(
-            operations=[operations_pb2.Operation.FromString(r.payload) for r in page.resources],
+            operations=[await self._operation(stored) for stored in page.resources],
             next_page_token=page.next_page_token,
         )
 
@@ -51,5 +60,8 @@ class V2Operations:
         await self.resources.delete(parse_name(name, OPERATIONS))
 
     async def cancel(self, name: str) -> None:
-        """Every operation kept here is finished: cancelling one changes nothing (AIP-151)."""
-        await self.get(name)
+        """A batch's files still running are cancelled; cancelling a finished operation
+        changes nothing (AIP-151)."""
+        stored = await self.resources.get(parse_name(name, OPERATIONS))
+        if stored.payload.startswith(BATCH_TAG) and self.batches is not None:
+            await self.batches.cancel(BatchRecord.loads(stored.payload))

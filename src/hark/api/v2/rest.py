@@ -78,6 +78,8 @@ class RestV2:
         operations, operation = _PARENT + "/operations", _PARENT + "/operations/[^/:]+"
         self.table = [
             V2Route("POST", recognizer, "recognize", s.recognize, "RecognizeRequest", "recognizer"),
+            V2Route("POST", recognizer, "batchRecognize", s.batch_recognize,
+                    "BatchRecognizeRequest", "recognizer"),
             V2Route("POST", recognizers, "", s.create_recognizer, "CreateRecognizerRequest",
                     "parent"),
             V2Route("GET", recognizers, "", s.list_recognizers, "ListRecognizersRequest", "parent"),

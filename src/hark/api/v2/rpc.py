@@ -42,6 +42,7 @@ class SpeechV2Servicer:
         s = self.speech
         return {
             "Recognize": (s.recognize, "RecognizeRequest"),
+            "BatchRecognize": (s.batch_recognize, "BatchRecognizeRequest"),
             "CreateRecognizer": (s.create_recognizer, "CreateRecognizerRequest"),
             "ListRecognizers": (s.list_recognizers, "ListRecognizersRequest"),
             "GetRecognizer": (s.get_recognizer, "GetRecognizerRequest"),

@@ -15,15 +15,18 @@ from google.protobuf.message import Message
 
 from hark.api.convert import audio_from_proto, check_request_size
 from hark.api.v2 import config as config_mask
+from hark.api.v2.batch import Batches
 from hark.api.v2.convert import config_from_proto, core_model, message, recognize_response
 from hark.api.v2.operations import V2Operations
 from hark.api.v2.recognizers import operation, render, stored_payload
-from hark.errors import InvalidArgument, NotFound
+from hark.errors import InvalidArgument, NotFound, Unimplemented
+from hark.jobs.service import LongRunningRecognizer
 from hark.resources.lifecycle import Resources
 from hark.resources.names import ResourceName, new_name, parse_name, parse_parent
 from hark.settings import Limits
 from hark.speech.recognizer import Recognizer
 from hark.speech.types import AudioSource, RecognitionConfig
+from hark.storage import AudioStorage
 
 RECOGNIZERS = "recognizers"
 
@@ -31,11 +34,25 @@ RECOGNIZERS = "recognizers"
 class SpeechV2:
     """``google.cloud.speech.v2.Speech``: recognition and the Recognizer resources."""
 
-    def __init__(self, recognizer: Recognizer, resources: Resources, limits: Limits) -> None:
+    def __init__(
+        self,
+        recognizer: Recognizer,
+        resources: Resources,
+        limits: Limits,
+        *,
+        long_running: LongRunningRecognizer | None = None,
+        storage: AudioStorage | None = None,
+    ) -> None:
+        """BatchRecognize needs ``long_running`` and ``storage``; without them it is refused."""
         self.recognizer = recognizer
         self.resources = resources
         self.limits = limits
-        self.operations = V2Operations(resources)
+        self.batches = (
+            Batches(self.core_config, resources, long_running, storage)
+            if long_running is not None and storage is not None
+            else None
+        )
+        self.operations = V2Operations(resources, self.batches)
 
     async def effective_config(self, name: ResourceName, config: Any, mask: Any) -> Any:
         """The request's config over the named recognizer's defaults (none for ``_``)."""
@@ -57,6 +74,17 @@ class SpeechV2:
         core_config = await self.core_config(request.recognizer, request.config, mask)
         recognition = await self.recognizer.recognize(core_config, _audio(request))
         return recognize_response(recognition, core_config)
+
+    async def close(self) -> None:
+        """Stop watching batches (an unfinished one is finished at its next poll)."""
+        if self.batches is not None:
+            await self.batches.close()
+
+    async def batch_recognize(self, request: Any) -> operations_pb2.Operation:
+        if self.batches is None:
+            raise Unimplemented("BatchRecognize is not served here.")
+        check_request_size(request, self.limits)
+        return await self.batches.submit(request)
 
     async def create_recognizer(self, request: Any) -> operations_pb2.Operation:
         name = new_name(request.parent, RECOGNIZERS, request.recognizer_id, "recognizer_id")
