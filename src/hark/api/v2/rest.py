@@ -27,6 +27,7 @@ from hark.api.rest import RestApi, reply
 from hark.api.v2.convert import message
 from hark.api.v2.locations import Locations
 from hark.api.v2.operations import V2Operations
+from hark.api.v2.resource_methods import ResourceMethods, plural_type
 from hark.api.v2.service import SpeechV2
 
 Method = Callable[[Any], Awaitable[Message]]
@@ -35,8 +36,15 @@ _PARENT = _PROJECT + r"/locations/[^/:]+"
 _RECOGNIZER = _PARENT + r"/recognizers/[^/:]+"
 _BOOLEANS = {"validateOnly", "allowMissing", "showDeleted"}
 _LISTS_BY_NAME = {"ListOperationsRequest", "ListLocationsRequest"}
+_RESOURCE_BODIES = {
+    "Recognizer": "recognizer",
+    "PhraseSet": "phraseSet",
+    "CustomClass": "customClass",
+}
+"""Each resource's request field, which its Create and Update bodies fill."""
 _QUERY_FIELDS = {
-    "recognizerId", "updateMask", "etag", "pageSize", "pageToken", "filter", *_BOOLEANS
+    "recognizerId", "phraseSetId", "customClassId", "updateMask", "etag", "pageSize",
+    "pageToken", "filter", *_BOOLEANS,
 }  # fmt: skip
 """Request fields a client sends as query parameters (camelCase, as Google's transcoding)."""
 
@@ -74,21 +82,12 @@ class RestV2:
         self.rest = rest
         self.speech = speech
         s, ops, places = speech, speech.operations, Locations()
-        recognizers, recognizer = _PARENT + "/recognizers", _RECOGNIZER
+        recognizer = _RECOGNIZER
         operations, operation = _PARENT + "/operations", _PARENT + "/operations/[^/:]+"
         self.table = [
             V2Route("POST", recognizer, "recognize", s.recognize, "RecognizeRequest", "recognizer"),
             V2Route("POST", recognizer, "batchRecognize", s.batch_recognize,
                     "BatchRecognizeRequest", "recognizer"),
-            V2Route("POST", recognizers, "", s.create_recognizer, "CreateRecognizerRequest",
-                    "parent"),
-            V2Route("GET", recognizers, "", s.list_recognizers, "ListRecognizersRequest", "parent"),
-            V2Route("GET", recognizer, "", s.get_recognizer, "GetRecognizerRequest"),
-            V2Route("PATCH", recognizer, "", s.update_recognizer, "UpdateRecognizerRequest",
-                    "recognizer.name"),
-            V2Route("DELETE", recognizer, "", s.delete_recognizer, "DeleteRecognizerRequest"),
-            V2Route("POST", recognizer, "undelete", s.undelete_recognizer,
-                    "UndeleteRecognizerRequest"),
             V2Route("GET", _PARENT + "/config", "", s.get_config, "GetConfigRequest"),
             V2Route("PATCH", _PARENT + "/config", "", s.update_config, "UpdateConfigRequest",
                     "config.name"),
@@ -100,6 +99,8 @@ class RestV2:
                     "ListLocationsRequest"),
             V2Route("GET", _PARENT, "", places.get_location, "GetLocationRequest"),
         ]  # fmt: skip
+        for resources in (s.recognizers, s.phrase_sets, s.custom_classes):
+            self.table += _standard_routes(resources)
 
     def routes(self) -> list[Route]:
         return [Route("/v2/{path:path}", self.dispatch, methods=["GET", "POST", "PATCH", "DELETE"])]
@@ -131,6 +132,28 @@ class RestV2:
         parsed = jsonbody.parse_dict(document, _message_class(type_name))
         self.rest.check_size(parsed)
         return parsed
+
+
+def _standard_routes(resources: ResourceMethods) -> list[V2Route]:
+    """Google's HTTP shapes of the six standard methods of one resource type."""
+    kind = resources.kind
+    collection = f"{_PARENT}/{kind.collection}"
+    one = collection + "/[^/:]+"
+    methods = resources.standard_methods()
+    singular, plural = kind.type_name, plural_type(kind)
+
+    def route(http_method: str, path: str, verb: str, method: str, field: str) -> V2Route:
+        call, request_type = methods[method]
+        return V2Route(http_method, path, verb, call, request_type, field)
+
+    return [
+        route("POST", collection, "", f"Create{singular}", "parent"),
+        route("GET", collection, "", f"List{plural}", "parent"),
+        route("GET", one, "", f"Get{singular}", "name"),
+        route("PATCH", one, "", f"Update{singular}", f"{kind.field}.name"),
+        route("DELETE", one, "", f"Delete{singular}", "name"),
+        route("POST", one, "undelete", f"Undelete{singular}", "name"),
+    ]
 
 
 def _message_class(type_name: str) -> type[Message]:
@@ -168,8 +191,9 @@ def _cancel_operation(ops: V2Operations) -> Method:
 
 def _with_body(type_name: str, body: dict[str, Any]) -> dict[str, Any]:
     """Create and Update send the resource itself as the body (``body: "recognizer"``)."""
-    if type_name in ("CreateRecognizerRequest", "UpdateRecognizerRequest"):
-        return {"recognizer": body}
+    for resource, field in _RESOURCE_BODIES.items():
+        if type_name in (f"Create{resource}Request", f"Update{resource}Request"):
+            return {field: body}
     if type_name == "UpdateConfigRequest":
         return {"config": body}
     return dict(body)
@@ -177,6 +201,8 @@ def _with_body(type_name: str, body: dict[str, Any]) -> dict[str, Any]:
 
 def _set_path(document: dict[str, Any], field: str, value: str) -> None:
     head, _, rest = field.partition(".")
+    first, *others = head.split("_")  # JSON's name: phrase_set -> phraseSet
+    head = first + "".join(other.title() for other in others)
     if rest:
         inner = document.setdefault(head, {})
         if isinstance(inner, dict):

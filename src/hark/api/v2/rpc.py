@@ -13,6 +13,7 @@ from google.protobuf.message import Message
 from hark.api.rpc import Context, Guard, _serialize, _unary
 from hark.api.v2.convert import PACKAGE, message
 from hark.api.v2.locations import Locations
+from hark.api.v2.resource_methods import Method
 from hark.api.v2.service import SpeechV2
 from hark.api.v2.streaming import streaming_recognize
 from hark.auth import Caller
@@ -40,18 +41,15 @@ class SpeechV2Servicer:
     def methods(self) -> dict[str, tuple[Callable[[Any], Awaitable[Message]], str]]:
         """gRPC method name -> (the ``SpeechV2`` method, its request message)."""
         s = self.speech
-        return {
+        methods: dict[str, tuple[Method, str]] = {
             "Recognize": (s.recognize, "RecognizeRequest"),
             "BatchRecognize": (s.batch_recognize, "BatchRecognizeRequest"),
-            "CreateRecognizer": (s.create_recognizer, "CreateRecognizerRequest"),
-            "ListRecognizers": (s.list_recognizers, "ListRecognizersRequest"),
-            "GetRecognizer": (s.get_recognizer, "GetRecognizerRequest"),
-            "UpdateRecognizer": (s.update_recognizer, "UpdateRecognizerRequest"),
-            "DeleteRecognizer": (s.delete_recognizer, "DeleteRecognizerRequest"),
-            "UndeleteRecognizer": (s.undelete_recognizer, "UndeleteRecognizerRequest"),
             "GetConfig": (s.get_config, "GetConfigRequest"),
             "UpdateConfig": (s.update_config, "UpdateConfigRequest"),
         }
+        for resources in (s.recognizers, s.phrase_sets, s.custom_classes):
+            methods.update(resources.standard_methods())
+        return methods
 
     def handler(self, guard: Guard) -> grpc.GenericRpcHandler:
         handlers = {

@@ -10,25 +10,64 @@ from __future__ import annotations
 from typing import Any
 
 from google.longrunning import operations_pb2
-from google.protobuf import field_mask_pb2
 from google.protobuf.message import Message
 
 from hark.api.convert import audio_from_proto, check_request_size
 from hark.api.v2 import config as config_mask
 from hark.api.v2.batch import Batches
-from hark.api.v2.convert import config_from_proto, core_model, message, recognize_response
+from hark.api.v2.convert import (
+    config_from_proto,
+    core_model,
+    message,
+    phrases_of,
+    recognize_response,
+)
 from hark.api.v2.operations import V2Operations
-from hark.api.v2.recognizers import operation, render, stored_payload
-from hark.errors import InvalidArgument, NotFound, Unimplemented
+from hark.api.v2.recognizers import render
+from hark.api.v2.resource_methods import Kind, ResourceMethods
+from hark.errors import InvalidArgument, Unimplemented
 from hark.jobs.service import LongRunningRecognizer
 from hark.resources.lifecycle import Resources
-from hark.resources.names import ResourceName, new_name, parse_name, parse_parent
+from hark.resources.names import ResourceName, parse_name, parse_parent
 from hark.settings import Limits
 from hark.speech.recognizer import Recognizer
 from hark.speech.types import AudioSource, RecognitionConfig
 from hark.storage import AudioStorage
 
 RECOGNIZERS = "recognizers"
+MAX_CLASS_ITEMS = 500
+MAX_ITEM_CHARACTERS = 500
+
+
+def check_recognizer(recognizer: Any, name: ResourceName) -> None:
+    """A stored default must name a model Hark maps (when it names one)."""
+    defaults = _defaults_of(recognizer)
+    if defaults.model:
+        core_model(defaults.model, name.location)
+
+
+def check_phrase_set(phrase_set: Any, name: ResourceName) -> None:
+    """Boosts within v2's 0..20, every phrase with a value."""
+    phrases_of(phrase_set)
+    if any(not phrase.value.strip() for phrase in phrase_set.phrases):
+        raise InvalidArgument("Every phrase of a PhraseSet needs a 'value'.")
+
+
+def check_custom_class(custom_class: Any, name: ResourceName) -> None:
+    """Google's quotas: at most 500 items of at most 500 characters."""
+    items = custom_class.items
+    if len(items) > MAX_CLASS_ITEMS or any(len(item.value) > MAX_ITEM_CHARACTERS for item in items):
+        raise InvalidArgument(
+            f"A CustomClass holds at most {MAX_CLASS_ITEMS} items of at most"
+            f" {MAX_ITEM_CHARACTERS} characters."
+        )
+
+
+RECOGNIZER = Kind("recognizers", "Recognizer", "recognizer", "recognizers", check_recognizer)
+PHRASE_SET = Kind("phraseSets", "PhraseSet", "phrase_set", "phrase_sets", check_phrase_set)
+CUSTOM_CLASS = Kind(
+    "customClasses", "CustomClass", "custom_class", "custom_classes", check_custom_class
+)
 
 
 class SpeechV2:
@@ -53,6 +92,9 @@ class SpeechV2:
             else None
         )
         self.operations = V2Operations(resources, self.batches)
+        self.recognizers = ResourceMethods(RECOGNIZER, resources, self.operations)
+        self.phrase_sets = ResourceMethods(PHRASE_SET, resources, self.operations)
+        self.custom_classes = ResourceMethods(CUSTOM_CLASS, resources, self.operations)
 
     async def effective_config(self, name: ResourceName, config: Any, mask: Any) -> Any:
         """The request's config over the named recognizer's defaults (none for ``_``)."""
@@ -86,87 +128,6 @@ class SpeechV2:
         check_request_size(request, self.limits)
         return await self.batches.submit(request)
 
-    async def create_recognizer(self, request: Any) -> operations_pb2.Operation:
-        name = new_name(request.parent, RECOGNIZERS, request.recognizer_id, "recognizer_id")
-        await self._check_config(request.recognizer, name)
-        payload = stored_payload(request.recognizer)
-        if request.validate_only:
-            preview: Any = message("Recognizer")()
-            preview.ParseFromString(payload)
-            preview.name = str(name)
-            return operation("CreateRecognizer", name.parent, preview, request)
-        stored = await self.resources.create(name, payload)
-        return await self.operations.record(
-            operation("CreateRecognizer", name.parent, render(stored), request)
-        )
-
-    async def get_recognizer(self, request: Any) -> Message:
-        return render(await self.resources.get(_stored_name(request.name)))
-
-    async def list_recognizers(self, request: Any) -> Message:
-        parent = parse_parent(request.parent)
-        page = await self.resources.list(
-            parent, RECOGNIZERS, request.page_size, request.page_token, request.show_deleted
-        )
-        response: Any = message("ListRecognizersResponse")()
-        for stored in page.resources:
-            response.recognizers.append(render(stored))
-        response.next_page_token = page.next_page_token
-        return response
-
-    async def update_recognizer(self, request: Any) -> operations_pb2.Operation:
-        name = _stored_name(request.recognizer.name, "recognizer.name")
-        mask = list(request.update_mask.paths) if request.HasField("update_mask") else []
-        if mask:
-            config_mask.check_mask(mask, request.recognizer, field="update_mask")
-        await self._check_config(request.recognizer, name)
-
-        def change(payload: bytes) -> bytes:
-            current: Any = message("Recognizer")()
-            current.ParseFromString(payload)
-            if not mask:
-                return stored_payload(request.recognizer)
-            updated = config_mask.merged(current, request.recognizer, _mask(mask))
-            return stored_payload(updated)
-
-        if request.validate_only:
-            current = await self.resources.active(name)
-            preview: Any = message("Recognizer")()
-            preview.ParseFromString(change(current.payload))
-            preview.name = str(name)
-            return operation("UpdateRecognizer", name.parent, preview, request)
-        stored = await self.resources.update(name, change, request.recognizer.etag)
-        return await self.operations.record(
-            operation("UpdateRecognizer", name.parent, render(stored), request)
-        )
-
-    async def delete_recognizer(self, request: Any) -> operations_pb2.Operation:
-        name = _stored_name(request.name)
-        if request.allow_missing:
-            try:
-                await self.resources.get(name)
-            except NotFound:  # nothing to delete: the empty answer AIP-135 gives
-                return operation("DeleteRecognizer", name.parent, message("Recognizer")())
-        if request.validate_only:
-            return operation(
-                "DeleteRecognizer", name.parent, render(await self.resources.active(name))
-            )
-        stored = await self.resources.delete(name, request.etag)
-        return await self.operations.record(
-            operation("DeleteRecognizer", name.parent, render(stored), request)
-        )
-
-    async def undelete_recognizer(self, request: Any) -> operations_pb2.Operation:
-        name = _stored_name(request.name)
-        if request.validate_only:
-            return operation(
-                "UndeleteRecognizer", name.parent, render(await self.resources.get(name))
-            )
-        stored = await self.resources.undelete(name, request.etag)
-        return await self.operations.record(
-            operation("UndeleteRecognizer", name.parent, render(stored), request)
-        )
-
     async def get_config(self, request: Any) -> Message:
         """``projects/*/locations/*/config``: Hark keeps no KMS key, so it is always empty."""
         config: Any = message("Config")()
@@ -184,12 +145,6 @@ class SpeechV2:
         config.update_time.GetCurrentTime()
         return config
 
-    async def _check_config(self, recognizer: Any, name: ResourceName) -> None:
-        """A stored default must at least name a model and languages Hark knows, if any."""
-        defaults = _defaults_of(recognizer)
-        if defaults.model:
-            core_model(defaults.model, name.location)
-
 
 def _defaults_of(recognizer: Any) -> Any:
     """A recognizer's ``default_recognition_config``, with its deprecated top-level
@@ -203,13 +158,6 @@ def _defaults_of(recognizer: Any) -> Any:
     return defaults
 
 
-def _stored_name(text: str, field: str = "name") -> ResourceName:
-    name = parse_name(text, RECOGNIZERS, field=field)
-    if name.implicit:
-        raise InvalidArgument(f"'{field}' names the implicit recognizer '_', which is not stored.")
-    return name
-
-
 def _config_name(text: str, field: str = "name") -> str:
     parent, _, last = text.rpartition("/")
     if last != "config":
@@ -218,10 +166,6 @@ def _config_name(text: str, field: str = "name") -> str:
             " expected projects/{project}/locations/{location}/config."
         )
     return f"{parse_parent(parent, field)}/config"
-
-
-def _mask(paths: list[str]) -> Any:
-    return field_mask_pb2.FieldMask(paths=paths)
 
 
 def _audio(request: Any) -> AudioSource:
