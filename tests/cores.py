@@ -9,9 +9,13 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from hark.api import operations
+from hark.api.adaptation import AdaptationV1
+from hark.api.convert import V1, V1P1BETA1
 from hark.api.openai import OpenAIApi
 from hark.api.rest import RestApi
+from hark.api.rest_adaptation import AdaptationRoutes
 from hark.api.rest_operations import OperationRoutes
+from hark.api.v2.adaptation import StoredAdaptation
 from hark.api.v2.rest import RestV2
 from hark.api.v2.service import SpeechV2
 from hark.api.websocket import StreamingSocket
@@ -56,7 +60,14 @@ async def build_cores(
     limits = limits or Limits()
     pool = EnginePool(engine, workers=1, max_queue=max_queue)
     storage = AudioStorage(StorageSettings(), data_dir)
-    recognizer = Recognizer(pool, engine.info, limits, fetch=storage.read)
+    resources = Resources(SqliteResourceStore(data_dir / "resources.sqlite3"))
+    recognizer = Recognizer(
+        pool,
+        engine.info,
+        limits,
+        fetch=storage.read,
+        resolve_adaptation=StoredAdaptation(resources),
+    )
     store = SqliteJobStore(data_dir / "jobs.sqlite3")
     jobs = LocalJobQueue(store, workers=1, max_queue=8, retention_seconds=3600.0)
     long_running = LongRunningRecognizer(
@@ -69,7 +80,6 @@ async def build_cores(
     )
     await jobs.start(long_running.run)
     streaming = StreamingRecognizer(recognizer, slots=1)
-    resources = Resources(SqliteResourceStore(data_dir / "resources.sqlite3"))
     speech_v2 = SpeechV2(recognizer, resources, limits, long_running=long_running, storage=storage)
     return Cores(pool, recognizer, streaming, long_running, jobs, store, resources, speech_v2)
 
@@ -84,6 +94,9 @@ def rest_app(cores: Cores, keys: ApiKeys | None = None, limits: Limits | None = 
     return rest.app(
         [
             *RestV2(rest, cores.speech_v2).routes(),
+            *AdaptationRoutes(
+                rest, [AdaptationV1(version, cores.resources) for version in (V1, V1P1BETA1)]
+            ).routes(),
             *OperationRoutes(rest, cores.long_running).routes(),
             *socket.routes(),
             *openai_api.routes(),

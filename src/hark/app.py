@@ -23,14 +23,19 @@ from typing import IO
 import uvicorn
 
 from hark.api import operations
+from hark.api.adaptation import AdaptationV1
 from hark.api.browser import BrowserPolicy
+from hark.api.convert import V1, V1P1BETA1
 from hark.api.deadlines import header_deadline
 from hark.api.metrics import Metrics
 from hark.api.openai import OpenAIApi
 from hark.api.ready import Readiness
 from hark.api.rest import RestApi
+from hark.api.rest_adaptation import AdaptationRoutes
 from hark.api.rest_operations import OperationRoutes
+from hark.api.rpc_adaptation import AdaptationServicer
 from hark.api.rpc_server import RpcServer, Tls
+from hark.api.v2.adaptation import StoredAdaptation
 from hark.api.v2.rest import RestV2
 from hark.api.v2.rpc import LocationsServicer, SpeechV2Servicer
 from hark.api.v2.service import SpeechV2
@@ -97,7 +102,10 @@ async def build_services(settings: Settings) -> Services:
     lock = lock_data_dir(settings)
     storage = AudioStorage(settings.storage, settings.data_dir)
     storage.clean_work_dir()
-    core = await build_core(settings, fetch=storage.read)
+    resources = Resources(SqliteResourceStore(settings.data_dir / "resources.sqlite3"))
+    core = await build_core(
+        settings, fetch=storage.read, resolve_adaptation=StoredAdaptation(resources)
+    )
     streaming = StreamingRecognizer(core.recognizer, slots=settings.engine.workers)
     store = SqliteJobStore(settings.data_dir / "jobs.sqlite3")
     jobs = LocalJobQueue(
@@ -115,7 +123,6 @@ async def build_services(settings: Settings) -> Services:
         render_output=operations.output_json,
     )
     await jobs.start(long_running.run)
-    resources = Resources(SqliteResourceStore(settings.data_dir / "resources.sqlite3"))
     return Services(core, streaming, long_running, jobs, store, lock, resources)
 
 
@@ -191,8 +198,10 @@ async def serve(settings: Settings) -> None:
             storage=services.long_running.storage,
         )
         opened.push_async_callback(speech_v2.close)
+        adaptation = [AdaptationV1(version, services.resources) for version in (V1, V1P1BETA1)]
         routes = [
             *RestV2(rest, speech_v2).routes(),
+            *AdaptationRoutes(rest, adaptation).routes(),
             *OperationRoutes(rest, services.long_running).routes(),
             *StreamingSocket(services.streaming, keys, browser, metrics=metrics).routes(),
             *OpenAIApi(services.core.recognizer, keys, settings.limits).routes(),
@@ -223,7 +232,11 @@ async def serve(settings: Settings) -> None:
             settings.limits,
             metrics=metrics,
             max_calls=settings.max_connections,
-            more=[SpeechV2Servicer(speech_v2, services.streaming), LocationsServicer()],
+            more=[
+                SpeechV2Servicer(speech_v2, services.streaming),
+                LocationsServicer(),
+                *(AdaptationServicer(service) for service in adaptation),
+            ],
             projects=speech_v2.operations,
         )
         await rpc.start(settings.host, settings.grpc_port, tls)

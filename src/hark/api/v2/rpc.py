@@ -54,7 +54,7 @@ class SpeechV2Servicer:
     def handler(self, guard: Guard) -> grpc.GenericRpcHandler:
         handlers = {
             name: _unary(
-                guard.unary(_unary_method(method), f"/{SERVICE}/{name}", message(type_name))
+                guard.unary(request_only(method), f"/{SERVICE}/{name}", message(type_name))
             )
             for name, (method, type_name) in self.methods().items()
         }
@@ -69,7 +69,7 @@ class SpeechV2Servicer:
         return grpc.method_handlers_generic_handler(SERVICE, handlers)
 
 
-def _unary_method(
+def request_only(
     method: Callable[[Any], Awaitable[Message]],
 ) -> Callable[[Any, Context, Caller], Awaitable[Message]]:
     async def call(request: Any, context: Context, caller: Caller) -> Message:
@@ -93,7 +93,7 @@ class LocationsServicer:
         }
         handlers = {
             name: _unary(
-                guard.unary(_unary_method(method), f"/{LOCATIONS_SERVICE}/{name}", request_class)
+                guard.unary(request_only(method), f"/{LOCATIONS_SERVICE}/{name}", request_class)
             )
             for name, (method, request_class) in methods.items()
         }
