@@ -13,6 +13,8 @@ import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import speech_v2
 from google.cloud.speech_v2.services.speech.transports import SpeechGrpcTransport
+from google.longrunning.operations_pb2 import WaitOperationRequest
+from google.longrunning.operations_pb2_grpc import OperationsStub
 
 from conftest import Server, corpus_file, reference
 from wer import wer
@@ -71,6 +73,10 @@ def test_batch_to_a_bucket_with_captions_and_a_missing_file(server: Server) -> N
             ),
         )
     )
+    waited = OperationsStub(grpc.insecure_channel(server.grpc_target)).WaitOperation(
+        WaitOperationRequest(name=operation.operation.name, timeout={"seconds": 300})
+    )
+    assert waited.done  # WaitOperation waits for the batch's files
     response = operation.result(timeout=300)
     assert operation.metadata.progress_percent == 100
     for uri, name in zip(files, FILES, strict=False):

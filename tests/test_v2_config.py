@@ -103,6 +103,7 @@ def test_mapping_of_decoding_languages_and_features() -> None:
     [
         ({"model": "nope"}, 'The model "nope" does not exist in the location named "global".'),
         ({"language_codes": []}, "language_codes is required"),
+        ({"language_codes": ["auto"]}, "language 'auto' is not supported"),
         ({"translation_config": {"target_language": "fr"}}, "translation is not supported"),
         ({"denoiser_config": {"denoise_audio": True}}, "denoising is not supported"),
         ({"explicit_decoding_config": {"encoding": "MP4_AAC"}}, "bad encoding"),

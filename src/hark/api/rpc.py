@@ -198,6 +198,8 @@ class ProjectOperations(Protocol):
         self, parent: str, page_size: int, page_token: str
     ) -> operations_pb2.ListOperationsResponse: ...
 
+    async def wait(self, name: str, timeout: float) -> operations_pb2.Operation: ...
+
     async def delete(self, name: str) -> None: ...
 
     async def cancel(self, name: str) -> None: ...
@@ -249,12 +251,12 @@ class OperationsServicer:
         return empty_pb2.Empty()
 
     async def wait_operation(self, request: Any, context: Context, caller: Caller) -> Message:
-        if self.projects and _in_project(request.name):
-            return await self.projects.get(request.name)  # v2's are finished when made
         timeout = WAIT_DEFAULT_SECONDS
         if request.HasField("timeout"):  # any Duration, even 2**62 s or negative: clamped
             asked = request.timeout.seconds + request.timeout.nanos / 1e9
             timeout = min(max(asked, 0.0), WAIT_MAX_SECONDS)
+        if self.projects and _in_project(request.name):
+            return await self.projects.wait(request.name, timeout)
         job = await self.long_running.wait(request.name, timeout, caller.sees)
         return operations.operation(job)
 

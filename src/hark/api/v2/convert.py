@@ -63,6 +63,12 @@ def config_from_proto(config: Any, location: str) -> RecognitionConfig:
     languages = list(config.language_codes)
     if not languages:
         raise invalid_config("language_codes is required", field="languageCodes")
+    if "auto" in languages:
+        raise invalid_config(
+            "language 'auto' is not supported by Hark; list the candidate languages in"
+            " 'language_codes' instead",
+            field="languageCodes",
+        )
     features = config.features
     return RecognitionConfig(
         encoding=encoding,

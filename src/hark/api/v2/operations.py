@@ -8,6 +8,9 @@ from its jobs when asked for. Names never cross their project and location.
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from google.longrunning import operations_pb2
 
 from hark.api.v2.batch import BATCH_TAG, Batches, BatchRecord
@@ -55,6 +58,13 @@ class V2Operations:
             operations=[await self._operation(stored) for stored in page.resources],
             next_page_token=page.next_page_token,
         )
+
+    async def wait(self, name: str, timeout: float) -> operations_pb2.Operation:
+        """The operation once done, or as it is after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while not (operation := await self.get(name)).done and time.monotonic() < deadline:
+            await asyncio.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
+        return operation
 
     async def delete(self, name: str) -> None:
         await self.resources.delete(parse_name(name, OPERATIONS))
