@@ -29,7 +29,7 @@ from google.rpc import status_pb2
 from hark.api import jsonbody
 from hark.api.v2.config import merged as merge_config
 from hark.api.v2.convert import PACKAGE, fill_results, message
-from hark.errors import InvalidArgument, NotFound, SpeechError, Unavailable
+from hark.errors import Aborted, InvalidArgument, NotFound, SpeechError, Unavailable
 from hark.jobs import Job
 from hark.jobs.service import LongRunningRecognizer
 from hark.resources.lifecycle import Resources
@@ -214,7 +214,8 @@ class Batches:
         self, name: str, record: BatchRecord, jobs: list[Job | None] | None = None
     ) -> BatchRecord:
         """Write the outputs and keep the response (once: a second call finds it kept)."""
-        stored = await self.resources.get(parse_name(name, "operations"))
+        record_name = parse_name(name, "operations")
+        stored = await self.resources.get(record_name)
         current = BatchRecord.loads(stored.payload)
         if current.response is not None:
             return current
@@ -229,7 +230,10 @@ class Batches:
         response.total_billed_duration.seconds = billed
         current.response = response.SerializeToString()
         payload = current.dumps()
-        await self.resources.update(parse_name(name, "operations"), lambda _: payload)
+        try:  # the etag: a poll and the watcher finishing at once keep one response
+            await self.resources.update(record_name, lambda _: payload, stored.etag)
+        except Aborted:
+            return BatchRecord.loads((await self.resources.get(record_name)).payload)
         return current
 
     async def _file_result(
