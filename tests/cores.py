@@ -9,9 +9,15 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from hark.api import operations
+from hark.api.adaptation import AdaptationV1
+from hark.api.convert import V1, V1P1BETA1
 from hark.api.openai import OpenAIApi
 from hark.api.rest import RestApi
+from hark.api.rest_adaptation import AdaptationRoutes
 from hark.api.rest_operations import OperationRoutes
+from hark.api.v2.adaptation import StoredAdaptation
+from hark.api.v2.rest import RestV2
+from hark.api.v2.service import SpeechV2
 from hark.api.websocket import StreamingSocket
 from hark.auth import ApiKeys
 from hark.engine import Engine
@@ -19,6 +25,8 @@ from hark.engine.pool import EnginePool
 from hark.jobs.local import LocalJobQueue
 from hark.jobs.service import LongRunningRecognizer
 from hark.jobs.sqlite import SqliteJobStore
+from hark.resources.lifecycle import Resources
+from hark.resources.sqlite import SqliteResourceStore
 from hark.settings import Limits, StorageSettings
 from hark.speech.recognizer import Recognizer
 from hark.speech.streaming.session import StreamingRecognizer
@@ -35,10 +43,14 @@ class Cores:
     long_running: LongRunningRecognizer
     jobs: LocalJobQueue
     store: SqliteJobStore
+    resources: Resources
+    speech_v2: SpeechV2
 
     async def close(self) -> None:
+        await self.speech_v2.close()
         await self.jobs.close()
         await self.store.close()
+        await self.resources.store.close()
         await self.pool.close()
 
 
@@ -48,7 +60,14 @@ async def build_cores(
     limits = limits or Limits()
     pool = EnginePool(engine, workers=1, max_queue=max_queue)
     storage = AudioStorage(StorageSettings(), data_dir)
-    recognizer = Recognizer(pool, engine.info, limits, fetch=storage.read)
+    resources = Resources(SqliteResourceStore(data_dir / "resources.sqlite3"))
+    recognizer = Recognizer(
+        pool,
+        engine.info,
+        limits,
+        fetch=storage.read,
+        resolve_adaptation=StoredAdaptation(resources),
+    )
     store = SqliteJobStore(data_dir / "jobs.sqlite3")
     jobs = LocalJobQueue(store, workers=1, max_queue=8, retention_seconds=3600.0)
     long_running = LongRunningRecognizer(
@@ -61,7 +80,8 @@ async def build_cores(
     )
     await jobs.start(long_running.run)
     streaming = StreamingRecognizer(recognizer, slots=1)
-    return Cores(pool, recognizer, streaming, long_running, jobs, store)
+    speech_v2 = SpeechV2(recognizer, resources, limits, long_running=long_running, storage=storage)
+    return Cores(pool, recognizer, streaming, long_running, jobs, store, resources, speech_v2)
 
 
 def rest_app(cores: Cores, keys: ApiKeys | None = None, limits: Limits | None = None) -> Starlette:
@@ -73,6 +93,10 @@ def rest_app(cores: Cores, keys: ApiKeys | None = None, limits: Limits | None = 
     openai_api = OpenAIApi(cores.recognizer, keys, limits)
     return rest.app(
         [
+            *RestV2(rest, cores.speech_v2).routes(),
+            *AdaptationRoutes(
+                rest, [AdaptationV1(version, cores.resources) for version in (V1, V1P1BETA1)]
+            ).routes(),
             *OperationRoutes(rest, cores.long_running).routes(),
             *socket.routes(),
             *openai_api.routes(),

@@ -58,3 +58,30 @@ def test_node_client_recognizes(server: Server, transport: str, version: str) ->
     words = [word for result in results for word in result["alternatives"][0]["words"]]
     assert words and all(0 < word["confidence"] <= 1 for word in words)
     assert int(response["totalBilledTime"]["seconds"]) == 11
+
+
+def test_node_v2_client_recognizes_with_implicit_and_stored_recognizers(server: Server) -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not installed: the Node.js conformance test needs Node 18+ on PATH")
+    done = subprocess.run(
+        [node, "recognize_v2.mjs", server.grpc_target, str(corpus_file(NAME)), "node-defaults"],
+        check=False,
+        cwd=NODE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "METADATA_SERVER_DETECTION": "none"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    answer = json.loads(done.stdout)
+    reference = manifest()[NAME]["transcript_normalized"]
+    for key in ("implicit", "stored"):
+        results = answer[key]["results"]
+        text = " ".join(result["alternatives"][0]["transcript"] for result in results)
+        assert wer(reference, text) <= 0.2
+        assert all(result["languageCode"] == "en-us" for result in results)
+        assert int(answer[key]["metadata"]["totalBilledDuration"]["seconds"]) == 11
+    # The stored recognizer's defaults gave the word times the request did not ask for.
+    assert answer["stored"]["results"][0]["alternatives"][0]["words"][0]["endOffset"]
+    assert answer["recognizer"]["state"] == "ACTIVE"

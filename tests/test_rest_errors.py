@@ -171,7 +171,7 @@ async def test_bad_enum_carries_a_field_violation(server: httpx.AsyncClient) -> 
                 "languageCode": "en-US",
                 "adaptation": {"phraseSetReferences": ["projects/p/locations/global/phraseSets/s"]},
             },
-            "define phrase sets inline",
+            "phrase set 'projects/p/locations/global/phraseSets/s' was not found",
         ),
     ],
 )

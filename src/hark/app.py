@@ -23,15 +23,23 @@ from typing import IO
 import uvicorn
 
 from hark.api import operations
+from hark.api.adaptation import AdaptationV1
 from hark.api.browser import BrowserPolicy
 from hark.api.console import Console
+from hark.api.convert import V1, V1P1BETA1
 from hark.api.deadlines import header_deadline
 from hark.api.metrics import Metrics
 from hark.api.openai import OpenAIApi
 from hark.api.ready import Readiness
 from hark.api.rest import RestApi
+from hark.api.rest_adaptation import AdaptationRoutes
 from hark.api.rest_operations import OperationRoutes
+from hark.api.rpc_adaptation import AdaptationServicer
 from hark.api.rpc_server import RpcServer, Tls
+from hark.api.v2.adaptation import StoredAdaptation
+from hark.api.v2.rest import RestV2
+from hark.api.v2.rpc import LocationsServicer, SpeechV2Servicer
+from hark.api.v2.service import SpeechV2
 from hark.api.websocket import StreamingSocket
 from hark.auth import ApiKeys
 from hark.core import Core, build_core
@@ -39,6 +47,8 @@ from hark.jobs import JobState
 from hark.jobs.local import LocalJobQueue
 from hark.jobs.service import LongRunningRecognizer
 from hark.jobs.sqlite import SqliteJobStore
+from hark.resources.lifecycle import Resources
+from hark.resources.sqlite import SqliteResourceStore
 from hark.settings import Settings
 from hark.speech.streaming.session import StreamingRecognizer
 from hark.storage import AudioStorage
@@ -58,10 +68,12 @@ class Services:
     jobs: LocalJobQueue
     store: SqliteJobStore
     lock: IO[bytes]
+    resources: Resources
 
     async def close(self) -> None:
         await self.jobs.close()
         await self.store.close()
+        await self.resources.store.close()
         await self.core.close()
         self.lock.close()
 
@@ -91,7 +103,10 @@ async def build_services(settings: Settings) -> Services:
     lock = lock_data_dir(settings)
     storage = AudioStorage(settings.storage, settings.data_dir)
     storage.clean_work_dir()
-    core = await build_core(settings, fetch=storage.read)
+    resources = Resources(SqliteResourceStore(settings.data_dir / "resources.sqlite3"))
+    core = await build_core(
+        settings, fetch=storage.read, resolve_adaptation=StoredAdaptation(resources)
+    )
     streaming = StreamingRecognizer(core.recognizer, slots=settings.engine.workers)
     store = SqliteJobStore(settings.data_dir / "jobs.sqlite3")
     jobs = LocalJobQueue(
@@ -109,7 +124,7 @@ async def build_services(settings: Settings) -> Services:
         render_output=operations.output_json,
     )
     await jobs.start(long_running.run)
-    return Services(core, streaming, long_running, jobs, store, lock)
+    return Services(core, streaming, long_running, jobs, store, lock, resources)
 
 
 def observe(services: Services) -> Metrics:
@@ -176,7 +191,18 @@ async def serve(settings: Settings) -> None:
         )
         metrics = observe(services)
         rest = RestApi(services.core.recognizer, keys, settings.limits, browser, metrics=metrics)
+        speech_v2 = SpeechV2(
+            services.core.recognizer,
+            services.resources,
+            settings.limits,
+            long_running=services.long_running,
+            storage=services.long_running.storage,
+        )
+        opened.push_async_callback(speech_v2.close)
+        adaptation = [AdaptationV1(version, services.resources) for version in (V1, V1P1BETA1)]
         routes = [
+            *RestV2(rest, speech_v2).routes(),
+            *AdaptationRoutes(rest, adaptation).routes(),
             *OperationRoutes(rest, services.long_running).routes(),
             *StreamingSocket(services.streaming, keys, browser, metrics=metrics).routes(),
             *OpenAIApi(services.core.recognizer, keys, settings.limits, browser).routes(),
@@ -214,6 +240,12 @@ async def serve(settings: Settings) -> None:
             settings.limits,
             metrics=metrics,
             max_calls=settings.max_connections,
+            more=[
+                SpeechV2Servicer(speech_v2, services.streaming),
+                LocationsServicer(),
+                *(AdaptationServicer(service) for service in adaptation),
+            ],
+            projects=speech_v2.operations,
         )
         await rpc.start(settings.host, settings.grpc_port, tls)
         rest_task = asyncio.create_task(server.serve(sockets=[rest_socket]))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from hark.engine.pool import EnginePool
 from hark.engine.whisper import WhisperEngine
 from hark.settings import EngineSettings, Settings
-from hark.speech.recognizer import Fetch, Recognizer, Served
+from hark.speech.recognizer import AdaptationResolver, Fetch, Recognizer, Served
 
 
 @dataclass
@@ -39,7 +39,11 @@ class Core:
             engine.close()
 
 
-async def build_core(settings: Settings, fetch: Fetch | None = None) -> Core:
+async def build_core(
+    settings: Settings,
+    fetch: Fetch | None = None,
+    resolve_adaptation: AdaptationResolver | None = None,
+) -> Core:
     """Load the models (off the event loop, one by one) and build the core around them.
 
     Each model gets its own pool of ``workers`` engine calls: models share no weights.
@@ -56,7 +60,14 @@ async def build_core(settings: Settings, fetch: Fetch | None = None) -> Core:
         raise
     (first, first_pool), *others = loaded
     more = tuple(Served(pool, engine.info) for engine, pool in others)
-    recognizer = Recognizer(first_pool, first.info, settings.limits, fetch=fetch, more=more)
+    recognizer = Recognizer(
+        first_pool,
+        first.info,
+        settings.limits,
+        fetch=fetch,
+        more=more,
+        resolve_adaptation=resolve_adaptation,
+    )
     return Core(tuple(loaded), recognizer)
 
 

@@ -9,9 +9,11 @@ gRPC: status code + ``grpc-status-details-bin``); nothing below them knows HTTP 
     ├── InvalidArgument      INVALID_ARGUMENT   (bad config, bad audio, bad JSON)
     ├── DeadlineExceeded     DEADLINE_EXCEEDED  (rebuilt from a status by ``error_for_code``)
     ├── NotFound             NOT_FOUND          (unknown operation, missing object)
+    ├── AlreadyExists        ALREADY_EXISTS     (a resource id taken)
     ├── PermissionDenied     PERMISSION_DENIED  (missing API key)
     ├── ResourceExhausted    RESOURCE_EXHAUSTED (queue full)
     ├── FailedPrecondition   FAILED_PRECONDITION
+    ├── Aborted              ABORTED            (a stale etag)
     ├── OutOfRange           OUT_OF_RANGE       (stream limits)
     ├── Unimplemented        UNIMPLEMENTED
     ├── Internal             INTERNAL           (a bug: logged with its traceback, never shown)
@@ -100,6 +102,10 @@ class NotFound(SpeechError):
     code = Code.NOT_FOUND
 
 
+class AlreadyExists(SpeechError):
+    code = Code.ALREADY_EXISTS
+
+
 class PermissionDenied(SpeechError):
     code = Code.PERMISSION_DENIED
 
@@ -110,6 +116,10 @@ class ResourceExhausted(SpeechError):
 
 class FailedPrecondition(SpeechError):
     code = Code.FAILED_PRECONDITION
+
+
+class Aborted(SpeechError):
+    code = Code.ABORTED
 
 
 class OutOfRange(SpeechError):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from google.longrunning import operations_pb2
@@ -189,16 +189,44 @@ class SpeechServicer:
         )
 
 
-class OperationsServicer:
-    """``google.longrunning.Operations``, one for both API versions."""
+class ProjectOperations(Protocol):
+    """v2's operations, named ``projects/*/locations/*/operations/*`` (``api.v2.operations``)."""
 
-    def __init__(self, long_running: LongRunningRecognizer) -> None:
+    async def get(self, name: str) -> operations_pb2.Operation: ...
+
+    async def list(
+        self, parent: str, page_size: int, page_token: str
+    ) -> operations_pb2.ListOperationsResponse: ...
+
+    async def wait(self, name: str, timeout: float) -> operations_pb2.Operation: ...
+
+    async def delete(self, name: str) -> None: ...
+
+    async def cancel(self, name: str) -> None: ...
+
+
+def _in_project(name: str) -> bool:
+    return name.startswith("projects/")
+
+
+class OperationsServicer:
+    """``google.longrunning.Operations``, one for every API version: v1's by number, v2's
+    (``projects/...``) through ``projects``."""
+
+    def __init__(
+        self, long_running: LongRunningRecognizer, projects: ProjectOperations | None = None
+    ) -> None:
         self.long_running = long_running
+        self.projects = projects
 
     async def get_operation(self, request: Any, context: Context, caller: Caller) -> Message:
+        if self.projects and _in_project(request.name):
+            return await self.projects.get(request.name)
         return operations.operation(await self.long_running.get(request.name, caller.sees))
 
     async def list_operations(self, request: Any, context: Context, caller: Caller) -> Message:
+        if self.projects and _in_project(request.name):
+            return await self.projects.list(request.name, request.page_size, request.page_token)
         # One Operations service serves both versions: gRPC clients decode by @type.
         page = await self.long_running.list(
             filter_text=request.filter,
@@ -209,11 +237,17 @@ class OperationsServicer:
         return operations.list_response(page)
 
     async def delete_operation(self, request: Any, context: Context, caller: Caller) -> Message:
-        await self.long_running.delete(request.name, caller.sees)
+        if self.projects and _in_project(request.name):
+            await self.projects.delete(request.name)
+        else:
+            await self.long_running.delete(request.name, caller.sees)
         return empty_pb2.Empty()
 
     async def cancel_operation(self, request: Any, context: Context, caller: Caller) -> Message:
-        await self.long_running.cancel(request.name, caller.sees)
+        if self.projects and _in_project(request.name):
+            await self.projects.cancel(request.name)
+        else:
+            await self.long_running.cancel(request.name, caller.sees)
         return empty_pb2.Empty()
 
     async def wait_operation(self, request: Any, context: Context, caller: Caller) -> Message:
@@ -221,6 +255,8 @@ class OperationsServicer:
         if request.HasField("timeout"):  # any Duration, even 2**62 s or negative: clamped
             asked = request.timeout.seconds + request.timeout.nanos / 1e9
             timeout = min(max(asked, 0.0), WAIT_MAX_SECONDS)
+        if self.projects and _in_project(request.name):
+            return await self.projects.wait(request.name, timeout)
         job = await self.long_running.wait(request.name, timeout, caller.sees)
         return operations.operation(job)
 

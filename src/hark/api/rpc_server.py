@@ -8,8 +8,10 @@ Google's INVALID_ARGUMENT text; only a message past the cap itself is refused by
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -17,7 +19,13 @@ from grpc_reflection.v1alpha import reflection
 
 from hark.api import convert
 from hark.api.metrics import Metrics
-from hark.api.rpc import OPERATIONS_SERVICE, Guard, OperationsServicer, SpeechServicer
+from hark.api.rpc import (
+    OPERATIONS_SERVICE,
+    Guard,
+    OperationsServicer,
+    ProjectOperations,
+    SpeechServicer,
+)
 from hark.auth import ApiKeys
 from hark.jobs.service import LongRunningRecognizer
 from hark.settings import Limits
@@ -39,6 +47,14 @@ class Tls:
         return grpc.ssl_server_credentials([(self.key.read_bytes(), self.cert.read_bytes())])
 
 
+class Service(Protocol):
+    """A further gRPC service (v2's Speech): its full name and its handler under a Guard."""
+
+    service: str
+
+    def handler(self, guard: Guard) -> grpc.GenericRpcHandler: ...
+
+
 def receive_cap(limits: Limits) -> int:
     """gRPC's receive limit: twice Google's request limit, so over-limit requests get
     Google's INVALID_ARGUMENT rather than a transport error up to that size."""
@@ -58,6 +74,8 @@ class RpcServer:
         *,
         metrics: Metrics | None = None,
         max_calls: int | None = None,
+        more: Sequence[Service] = (),
+        projects: ProjectOperations | None = None,
     ) -> None:
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(
@@ -77,12 +95,15 @@ class RpcServer:
             SpeechServicer(version, limits, recognizer, long_running, streaming)
             for version in (convert.V1, convert.V1P1BETA1)
         ]
-        operations = OperationsServicer(long_running)
+        operations = OperationsServicer(long_running, projects)
         self.server.add_generic_rpc_handlers(
-            [service.handler(guard) for service in services] + [operations.handler(guard)]
+            [service.handler(guard) for service in services]
+            + [operations.handler(guard)]
+            + [service.handler(guard) for service in more]
         )
         self.service_names = (
             *(service.service for service in services),
+            *(service.service for service in more),
             OPERATIONS_SERVICE,
             health.SERVICE_NAME,
             reflection.SERVICE_NAME,

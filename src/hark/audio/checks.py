@@ -23,6 +23,9 @@ ENCODINGS: frozenset[str] = frozenset(
         "SPEEX_WITH_HEADER_BYTE", "MP3", "WEBM_OPUS", "ALAW",
     }
 )  # fmt: skip
+AUTO_DETECT = "AUTO_DETECT"
+"""v2's ``auto_decoding_config``: the container is read from the first bytes (WAV, FLAC, Ogg
+and WebM Opus, MP3, AMR); headerless audio has nothing to detect and is refused."""
 MIN_RATE, MAX_RATE = 8000, 48000
 """Google's accepted sample rates, for the config and for the rate a header declares."""
 _RAW = frozenset({"LINEAR16", "MULAW", "ALAW"})
@@ -79,7 +82,7 @@ def _channel_mismatch(given: int, label: str, found: int) -> InvalidArgument:
 def check_spec(spec: AudioSpec) -> None:
     """Checks that need no audio: known encoding, channel count, the codec's rate rule."""
     enc, rate, n = spec.encoding, spec.sample_rate_hertz, spec.audio_channel_count
-    if enc not in ENCODINGS:
+    if enc not in ENCODINGS and enc != AUTO_DETECT:
         raise bad_encoding()
     if n < 0 or n > 8 or (n > 1 and enc in _MONO_ONLY):
         raise InvalidArgument("Invalid audio channel count")
@@ -116,6 +119,10 @@ def resolve(spec: AudioSpec, head: bytes) -> str:
     """Which decoder path the bytes take: 'raw', 'wav', 'speex' or a key of CONTAINERS."""
     check_spec(spec)
     enc, magic = spec.encoding, _sniff(head)
+    if enc == AUTO_DETECT:
+        if magic == "unknown":
+            raise bad_encoding()
+        return magic
     if magic == "flac" and enc not in ("FLAC", "ENCODING_UNSPECIFIED"):
         raise InvalidArgument("Specify FLAC encoding to match file header.")
     if enc == "ENCODING_UNSPECIFIED":

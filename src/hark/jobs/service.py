@@ -84,6 +84,7 @@ class LongRunningRecognizer:
 
         ``owner`` (the caller's key name) is the only one, besides an admin, who sees the job.
         """
+        config = await self.recognizer.resolved(config)  # a job keeps the phrases of now
         request_plan = self.recognizer.validate(config)
         check_source(source)
         if source.content:

@@ -32,7 +32,14 @@ from hark.settings import Limits
 from hark.speech import results, text
 from hark.speech.models import route
 from hark.speech.plan import Plan, validate
-from hark.speech.types import Alternative, AudioSource, Recognition, RecognitionConfig, Result
+from hark.speech.types import (
+    Adaptation,
+    Alternative,
+    AudioSource,
+    Recognition,
+    RecognitionConfig,
+    Result,
+)
 
 N_BEST_MAX_SECONDS = 30.0
 """n-best lists come from one decoder pass, which sees at most 30 s of audio."""
@@ -59,6 +66,9 @@ class EngineCalls(Protocol):
 
 Fetch = Callable[[str], Awaitable[bytes]]
 """Reads the bytes behind a ``RecognitionAudio.uri``."""
+AdaptationResolver = Callable[[Adaptation], Awaitable[Adaptation]]
+"""Makes an ``Adaptation``'s stored references (PhraseSets, CustomClasses by name) inline;
+the server supplies it (``api.v2.adaptation``), since the resources are stored there."""
 
 
 @dataclass(frozen=True)
@@ -83,12 +93,21 @@ class Recognizer:
         fetch: Fetch | None = None,
         *,
         more: tuple[Served, ...] = (),
+        resolve_adaptation: AdaptationResolver | None = None,
     ) -> None:
         self.engine = engine
         self.model = model
         self.limits = limits
         self.served = (Served(engine, model), *more)
         self._fetch = fetch
+        self._resolve_adaptation = resolve_adaptation
+
+    async def resolved(self, config: RecognitionConfig) -> RecognitionConfig:
+        """``config`` with stored adaptation references made inline (unchanged without a
+        resolver: validation then refuses the references)."""
+        if config.adaptation is None or self._resolve_adaptation is None:
+            return config
+        return replace(config, adaptation=await self._resolve_adaptation(config.adaptation))
 
     def validate(self, config: RecognitionConfig, *, served_by: int | None = None) -> Plan:
         """Validate ``config`` for the model it is routed to (or the one at ``served_by``, which
@@ -108,7 +127,7 @@ class Recognizer:
 
     async def recognize(self, config: RecognitionConfig, source: AudioSource) -> Recognition:
         """Google's synchronous Recognize."""
-        request_plan = self.validate(config)
+        request_plan = self.validate(await self.resolved(config))
         check_source(source)
         self.engine.check_capacity()  # refuse before fetching and decoding, not after
         content = await self.read(source)

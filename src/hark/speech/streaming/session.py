@@ -96,6 +96,7 @@ class StreamingRecognizer:
             first = await next_message(requests, self.limits.stream_audio_timeout)
             if not isinstance(first, StreamingConfig):
                 raise InvalidArgument(MALORDERED)
+            first = replace(first, config=await self.recognizer.resolved(first.config))
             session = _Session(self, first)
             async for response in session.run(requests):
                 yield response
