@@ -108,7 +108,9 @@ async def test_a_client_that_stops_gets_the_audio_timeout() -> None:
 
 
 async def test_real_time_audio_is_never_too_slow() -> None:
-    recognizer, pool = streaming(Limits(stream_audio_timeout=0.4))
+    # A timeout far above the gaps: a loaded machine may stall the loop for a second between
+    # two sends, which is the machine's pace, not the client's.
+    recognizer, pool = streaming(Limits(stream_audio_timeout=5.0))
     chunk = bytes(3200)  # 0.1 s, sent every 0.02 s: ahead of real time, as clients often are
     error = await run_stream(recognizer, LINEAR16, [chunk] * 20, gap=0.02)
     await pool.close()
