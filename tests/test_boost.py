@@ -99,19 +99,33 @@ def test_rerank_adds_the_bonus_at_the_best_hypothesis_exchange_rate() -> None:
     assert rerank(beam, boosts(("fair", -10)), text_of).sequences_ids[-1] == [1, 0, 0]
 
 
+PREVIOUS, START, HOTWORD = 50, 60, 70
+
+
 @dataclass
 class FakeWhisper:
+    """Hears "fair" first and "fare" second; with the hotword in its prompt, only "fare"."""
+
     calls: list[dict[str, Any]] = field(default_factory=list)
+    prompts: list[Any] = field(default_factory=list)
     is_multilingual: bool = False
 
     def generate(self, features: Any, prompts: Any, **kwargs: Any) -> list[FakeResult]:
         self.calls.append(kwargs)
-        return [FakeResult([[1], [2]], [-0.2, -0.3]) for _ in prompts]
+        self.prompts.append(prompts)
+        return [
+            FakeResult([[2]], [-0.2]) if HOTWORD in prompt else FakeResult([[1], [2]], [-0.2, -0.9])
+            for prompt in prompts
+        ]
+
+
+def generator_over(model: FakeWhisper) -> RescoringGenerator:
+    return RescoringGenerator(model, text_of, previous=PREVIOUS, start=START)
 
 
 def test_the_generator_acts_only_inside_rescoring_on_its_own_thread() -> None:
     model = FakeWhisper()
-    generator = RescoringGenerator(model, text_of)
+    generator = generator_over(model)
     assert generator.is_multilingual is False  # everything else is the model's
     plain = generator.generate("features", [[0]], beam_size=5, return_scores=True)
     assert model.calls[-1] == {"beam_size": 5, "return_scores": True}
@@ -161,3 +175,20 @@ def test_custom_classes_expand_and_builtin_classes_stay_out_of_the_prompt() -> N
     assert options.rescore("Quilter Lane 42 in May") == pytest.approx(15 * BOOST_SCALE)
     assert options.rescore("Elm twelve") == pytest.approx(5)
     assert options.rescore("in May") == pytest.approx(2.5)
+
+
+def test_a_prompted_reading_is_kept_only_when_it_brings_a_boosted_phrase_in() -> None:
+    model = FakeWhisper()
+    generator = generator_over(model)
+    prompt = [PREVIOUS, HOTWORD, START, 1]
+    with generator.rescoring(boosts(("fare", 1)), hotwords=[HOTWORD]):  # too weak to re-rank
+        chosen = generator.generate("features", [prompt], beam_size=5)
+    assert model.prompts[-2:] == [[prompt], [[START, 1]]]  # with, then without the hotwords
+    assert chosen[0].sequences_ids == [[2]]  # the prompt brought "fare": its reading is kept
+    with generator.rescoring(boosts(("banana", 10)), hotwords=[HOTWORD]):
+        chosen = generator.generate("features", [prompt], beam_size=5)
+    assert chosen[0].sequences_ids[0] == [1]  # nothing boosted was said: the plain reading
+    previous_text = [PREVIOUS, HOTWORD, 5, 6, START]
+    with generator.rescoring(boosts(("banana", 10)), hotwords=[HOTWORD]):
+        generator.generate("features", [previous_text], beam_size=5)
+    assert model.prompts[-1] == [[PREVIOUS, 5, 6, START]]  # earlier text stays in the prompt

@@ -214,7 +214,11 @@ class WhisperEngine:
             temperature=_temperatures(options.temperature),
             vad_filter=False,
         )
-        with model.remembering_encoder_outputs(stop), model.model.rescoring(options.rescore):
+        hotwords = _hotword_tokens(model, language, options)
+        with (
+            model.remembering_encoder_outputs(stop),
+            model.model.rescoring(options.rescore, hotwords),
+        ):
             decoded = []
             for fw in fw_segments:  # lazy: each step decodes more audio
                 decoded.append(fw)
@@ -295,7 +299,7 @@ class WhisperEngine:
         features = np.stack([pad_or_trim(model.feature_extractor(a)[..., :-1]) for a in audios])
         encoded = model.model.encode(get_ctranslate2_storage(features), to_cpu=True)
         prompt = model.get_prompt(tokenizer, [], without_timestamps=False, hotwords=options.prompt)
-        with model.model.rescoring(options.rescore):
+        with model.model.rescoring(options.rescore, _hotword_tokens(model, language, options)):
             results = model.model.generate(
                 encoded,
                 [list(prompt) for _ in audios],
@@ -388,7 +392,8 @@ class WhisperEngine:
         # segment (transcribe() would seek on), truncating 7 of 33 corpus clips.
         prompt = model.get_prompt(tokenizer, [], without_timestamps=True, hotwords=options.prompt)
         asked = max(count, N_BEST_BEAMS)
-        with model.model.rescoring(options.rescore):  # boosted alternatives ranked as the best
+        hotwords = _hotword_tokens(model, language, options)
+        with model.model.rescoring(options.rescore, hotwords):  # boosted alternatives first
             result = model.model.generate(
                 encoder_output,
                 [prompt],
@@ -441,7 +446,12 @@ class _MemoWhisperModel(WhisperModel):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self._memo = threading.local()
         # Phrase boosts re-rank each window's hypotheses (rescoring.py); inert without them.
-        self.model: RescoringGenerator = RescoringGenerator(self.model, _text_of(self.hf_tokenizer))
+        self.model: RescoringGenerator = RescoringGenerator(
+            self.model,
+            _text_of(self.hf_tokenizer),
+            previous=self.hf_tokenizer.token_to_id("<|startofprev|>"),
+            start=self.hf_tokenizer.token_to_id("<|startoftranscript|>"),
+        )
 
     @contextlib.contextmanager
     def remembering_encoder_outputs(self, stop: Stop | None = None) -> Iterator[None]:
@@ -474,6 +484,15 @@ def _text_of(hf_tokenizer: Any) -> Callable[[list[int]], str]:
         return str(hf_tokenizer.decode([token for token in tokens if token < end_of_text]))
 
     return text_of
+
+
+def _hotword_tokens(model: WhisperModel, language: str, options: DecodeOptions) -> list[int]:
+    """The prompt's phrase tokens exactly as faster-whisper's ``get_prompt`` writes them."""
+    if not options.prompt:
+        return []
+    tokens = _tokenizer(model, language, options.task).encode(" " + options.prompt.strip())
+    limit = model.max_length // 2
+    return list(tokens[: limit - 1] if len(tokens) >= limit else tokens)
 
 
 def _fingerprint(features: np.ndarray) -> bytes:
