@@ -1,13 +1,15 @@
 """Phrase boosts on the evaluation set (``tests/fixtures/boost_cases.jsonl``): fixed and damaged.
 
 Every case's clip is decoded by tiny.en (in this process, Hark's engine) four ways: no hint;
-the hint as Whisper's prompt only (Hark before n-best rescoring); rescoring only; both
-(what Hark does for a boosted phrase). A "fix" case is fixed when its phrase, absent from the
-unhinted transcript, appears; any case is damaged when its word error rate against the clip's
-reference is higher than without the hint. Prints one line per way, and the cases that
-changed, plus the mean decode time per clip.
+the hint as Whisper's prompt only (Hark before n-best rescoring, and Hark today for a phrase
+without a boost); rescoring only; both (what Hark does for a boosted phrase: each window
+decoded with and without the prompt, both beams rescored, the prompted reading kept when it
+earns more bonus). A "fix" case is fixed when its phrase, absent from the unhinted
+transcript, appears; any case is damaged when its word error rate against the clip's
+reference is higher than without the hint. Prints the cases that changed, then one line per
+way with the mean decode time per clip (the ways interleaved case by case).
 
-    .venv/bin/python bench/boost.py [--scale 0.5] [--hypotheses 8] [--ways none,prompt,...]
+    .venv/bin/python bench/boost.py [--scale 0.5] [--hypotheses 8] [--ways prompt,rescore,both]
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def says(text: str, phrase: str) -> bool:
 
 def evaluate(engine: Engine, cases: list[dict[str, Any]], chosen: list[str]) -> None:
     audio: dict[str, np.ndarray] = {}
-    tally = {way: {"fixed": 0, "damaged": 0, "seconds": 0.0} for way in chosen}
+    tally = {way: {"fixed": 0, "damaged": 0, "seconds": 0.0} for way in ["none", *chosen]}
     fixes = sum(case["kind"] == "fix" for case in cases)
     for case in cases:
         if case["file"] not in audio:
@@ -66,8 +68,7 @@ def evaluate(engine: Engine, cases: list[dict[str, Any]], chosen: list[str]) -> 
         for way in ["none", *chosen]:
             began = time.perf_counter()
             text = " ".join(s.text for s in engine.transcribe(clip, options[way]).segments)
-            if way in tally:
-                tally[way]["seconds"] += time.perf_counter() - began
+            tally[way]["seconds"] += time.perf_counter() - began
             heard[way] = text
         base = wer(case["reference"], heard["none"])
         for way in chosen:
