@@ -78,7 +78,9 @@ class DecodeOptions:
     a decoder caught in a repetition loop stops early.
     ``rescore``, when given, re-ranks the beam's hypotheses of each 30 s window: the decoder's
     length-normalised log-probability plus ``rescore(text)`` spread over the best hypothesis's
-    tokens (phrase boosts); None decodes exactly as without it.
+    tokens (phrase boosts); with a ``prompt`` as well, each window is also decoded without the
+    prompt, and the prompted reading is kept only when it earns more (engine/rescoring.py).
+    None decodes exactly as without it.
     ``task`` is Whisper's: "transcribe", or "translate" (speech in any language written in
     English; multilingual models only). ``temperature`` is the first sampling temperature:
     0 decodes greedily/by beam and falls back to sampling at rising temperatures (up to 1)
