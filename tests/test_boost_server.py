@@ -27,9 +27,10 @@ CASES = Path(__file__).resolve().parent / "fixtures" / "boost_cases.jsonl"
 IRRELEVANT_SUBSET = 8
 """Irrelevant-hint cases sent, the shortest clips (every fix case is sent): cheap to run."""
 MIN_FIXED = 0.5
-"""bench/boost.py measured 0.0 for this subset; the test allows some margin for drift."""
+"""bench/boost.py: 11 of the 15 fix cases (0.73); the margin is for tiny.en's run-to-run drift
+(a case misheard when the set was built can be heard right on the day, as "stuff it" was)."""
 MAX_DAMAGED = 0.1
-"""bench/boost.py measured 0.0; a case or so of margin."""
+"""bench/boost.py: 1 of 41 (a fix case, so 1 of these 23, 0.04); 2 of 23 still pass."""
 
 
 def clip_wav(case: dict[str, Any]) -> bytes:
