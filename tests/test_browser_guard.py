@@ -144,3 +144,26 @@ async def test_real_server_refuses_rebinding_simple_bodies_and_foreign_origins(
         await socket.send(b"")
         async for _ in socket:
             pass
+
+
+@pytest.mark.slow
+def test_real_server_refuses_a_cross_site_openai_form(local_server: Server) -> None:
+    """A keyless server on localhost: a page elsewhere posts a multipart form (no preflight)."""
+
+    def post(headers: dict[str, str]) -> httpx.Response:
+        return httpx.post(
+            f"{local_server.url}/v1/audio/transcriptions",
+            files={"file": ("a.wav", b"RIFF")},
+            data={"model": "whisper-1"},
+            headers=headers,
+            timeout=30,
+        )
+
+    foreign = post({"Origin": "https://evil.example"})
+    assert foreign.status_code == 403 and foreign.json()["error"]["code"] == "origin_not_allowed"
+    # The same form from the server's own pages, or from a script, is read (and this one is
+    # not audio: OpenAI's 400 about the file, not the origin).
+    own = {"Origin": f"http://127.0.0.1:{local_server.port}"}
+    for headers in (own, {}):
+        reply = post(headers)
+        assert reply.status_code == 400 and reply.json()["error"]["param"] == "file", reply.text

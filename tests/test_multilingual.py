@@ -16,16 +16,24 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
+import grpc
 import httpx
+import openai
+import opencc
 import pytest
 from google.api_core import exceptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import speech_v1, speech_v1p1beta1
+from google.cloud.speech_v1.services.speech.transports import SpeechGrpcTransport
 
+from audio_samples import encode
 from conftest import Server, corpus_file, reference, start_server
 from wer import cer, wer
 
@@ -152,3 +160,120 @@ def test_the_language_is_detected_among_the_alternatives(both: Server, language:
         audio=speech_v1p1beta1.RecognitionAudio(content=corpus_file(name).read_bytes()),
     )
     assert {result.language_code for result in response.results} == {LANGUAGES[language][0].lower()}
+
+
+# -- scripts without spaces, Chinese by its code, translation --------------------------------
+
+JAPANESE = corpus_name("ja")
+
+
+def recognize_rest(server: Server, name: str, code: str) -> list[dict[str, Any]]:
+    body = {
+        "config": {"languageCode": code, "enableWordTimeOffsets": True},
+        "audio": {"content": base64.b64encode(corpus_file(name).read_bytes()).decode()},
+    }
+    reply = httpx.post(f"{server.url}/v1/speech:recognize", json=body, timeout=120)
+    assert reply.status_code == 200, reply.text
+    return [result["alternatives"][0] for result in reply.json()["results"]]
+
+
+def check_unspaced(transcript: str, words: list[str]) -> None:
+    """Google's shape: no space anywhere, and the words are the transcript's tokens in order."""
+    assert transcript and not any(char.isspace() for char in transcript), transcript
+    assert "".join(words) == transcript, words
+
+
+def test_japanese_has_no_spaces_and_a_word_per_token(both: Server) -> None:
+    (alternative,) = recognize_rest(both, JAPANESE, "ja-JP")
+    words = alternative["words"]
+    check_unspaced(alternative["transcript"], [w["word"] for w in words])
+    assert len(words) >= 5, words  # tokens, not one word for the whole sentence
+    starts = [float(w["startTime"].rstrip("s")) for w in words]
+    assert starts == sorted(starts)
+    assert cer(reference(JAPANESE), alternative["transcript"]) <= LANGUAGES["ja"][2]
+
+
+def test_japanese_over_grpc_and_streaming(both: Server) -> None:
+    config = speech_v1.RecognitionConfig(
+        language_code="ja-JP", enable_word_time_offsets=True, enable_automatic_punctuation=True
+    )
+    with grpc.insecure_channel(both.grpc_target) as channel:
+        grpc_client: Any = speech_v1.SpeechClient(transport=SpeechGrpcTransport(channel=channel))
+        response = grpc_client.recognize(
+            config=config,
+            audio=speech_v1.RecognitionAudio(content=corpus_file(JAPANESE).read_bytes()),
+        )
+        (result,) = response.results
+        alternative = result.alternatives[0]
+        assert not any(char.isspace() for char in alternative.transcript), alternative.transcript
+        assert "".join(w.word for w in alternative.words) == alternative.transcript
+        pcm = encode(corpus_file(JAPANESE), "LINEAR16", 16000)
+        chunks = [pcm[i : i + 8000] for i in range(0, len(pcm), 8000)]
+        streaming = speech_v1.StreamingRecognitionConfig(
+            config=speech_v1.RecognitionConfig(
+                encoding="LINEAR16", sample_rate_hertz=16000, language_code="ja-JP"
+            )
+        )
+        responses = grpc_client.streaming_recognize(
+            config=streaming,
+            requests=(speech_v1.StreamingRecognizeRequest(audio_content=c) for c in chunks),
+        )
+        finals = [r.alternatives[0].transcript for m in responses for r in m.results if r.is_final]
+    heard = "".join(finals)
+    assert heard and not any(char.isspace() for char in heard), finals
+    assert cer(reference(JAPANESE), heard) <= LANGUAGES["ja"][2], heard
+
+
+def test_japanese_subtitles_from_the_cli(both: Server, tmp_path: Path) -> None:
+    command = [
+        "transcribe", "--server", both.url, "--language", "ja-JP", "--format", "srt",
+        str(corpus_file(JAPANESE)),
+    ]  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "hark", *command],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    cues = [line for line in done.stdout.splitlines() if line and "-->" not in line]
+    text = "".join(line for line in cues if not line.isdigit())
+    assert text and " " not in text, done.stdout
+    assert cer(reference(JAPANESE), text) <= LANGUAGES["ja"][2], text
+
+
+def test_chinese_comes_back_in_the_script_its_code_asks_for(both: Server) -> None:
+    """No Chinese speech in the corpus: the Japanese sentence decoded as Mandarin gives Chinese
+    characters (base writes them Traditional: "極端的實在的判斷的知識是成立的" when measured), enough
+    of which differ between the scripts that the two requests must differ."""
+    heard = {}
+    for code, config in (("cmn-Hans-CN", "t2s"), ("cmn-Hant-TW", "s2tw")):
+        (alternative,) = recognize_rest(both, JAPANESE, code)
+        transcript = alternative["transcript"]
+        assert sum("\u4e00" <= char <= "\u9fff" for char in transcript) >= 5, transcript
+        assert opencc.OpenCC(config).convert(transcript) == transcript, (code, transcript)
+        check_unspaced(transcript, [w["word"] for w in alternative["words"]])
+        heard[code] = transcript
+    assert heard["cmn-Hans-CN"] != heard["cmn-Hant-TW"]
+
+
+ENGLISH = frozenset(
+    {
+        "the", "a", "an", "of", "to", "in", "on", "at", "is", "was", "were", "be", "been", "it",
+        "this", "that", "these", "as", "and", "or", "but", "with", "by", "for", "from", "has",
+        "have", "had", "he", "she", "they", "we", "you", "i", "his", "her", "its", "their",
+        "not", "no", "very", "there", "which",
+    }
+)  # fmt: skip
+
+
+def test_translation_to_english_on_a_server_like_make_serve(both: Server) -> None:
+    name = corpus_name("de")
+    openai_client = openai.OpenAI(base_url=f"{both.url}/v1", api_key="-", max_retries=0)
+    with open(corpus_file(name), "rb") as audio:
+        translated = openai_client.audio.translations.create(file=audio, model="whisper-1")
+    words = re.findall(r"[^\W\d_]+", translated.text.lower())
+    assert len(words) >= 4 and all(word.isascii() for word in words), translated.text
+    assert len(ENGLISH.intersection(words)) >= 2, translated.text
+    assert wer(reference(name), translated.text) >= 0.8, translated.text  # not the German

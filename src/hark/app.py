@@ -178,7 +178,7 @@ async def serve(settings: Settings) -> None:
         routes = [
             *OperationRoutes(rest, services.long_running).routes(),
             *StreamingSocket(services.streaming, keys, browser, metrics=metrics).routes(),
-            *OpenAIApi(services.core.recognizer, keys, settings.limits).routes(),
+            *OpenAIApi(services.core.recognizer, keys, settings.limits, browser).routes(),
             *metrics.routes(),
             *Readiness(
                 lambda: not services.core.pool.closed, services.store.count_by_state

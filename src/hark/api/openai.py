@@ -7,8 +7,8 @@ decodes the file as ``hark transcribe`` does (any container PyAV opens, cut into
 pauses by ``speech.long_audio``) and writes the results in the asked format
 (``openai_render``). Every error leaves as OpenAI's error body (``openai_errors``).
 
-Every model name (``whisper-1``, ``gpt-4o-transcribe``, ``gpt-4o-mini-transcribe`` and the
-loaded model's own) is served by the one loaded model. Cost is bounded by the file size
+Each request goes to one of the loaded models, chosen by its ``model`` and ``language`` fields
+with the router of Google's API (``openai_models``). Cost is bounded by the file size
 (``openai_max_file_bytes``) and the audio length (``openai_max_seconds``), checked from the
 container's header before decoding and again while decoding.
 """
@@ -30,14 +30,17 @@ from starlette.routing import Route
 
 from hark import media
 from hark.api import access
+from hark.api.browser import BrowserPolicy
 from hark.api.openai_errors import OpenAIError, from_speech_error, internal, invalid
-from hark.api.openai_form import AudioRequest, check_model, model_names, parse, read_form
+from hark.api.openai_form import AudioRequest, parse, read_form
+from hark.api.openai_models import check_model, model_names, refuse_translation
 from hark.api.openai_render import Transcription, event, response, transcript
 from hark.auth import ApiKeys
-from hark.engine import SAMPLE_RATE
+from hark.engine import SAMPLE_RATE, ModelInfo
 from hark.errors import InvalidArgument, PermissionDenied, SpeechError
 from hark.samples import Array
 from hark.settings import Limits
+from hark.speech import scripts
 from hark.speech.long_audio import recognized_windows, windows
 from hark.speech.plan import Plan, with_knobs
 from hark.speech.recognizer import Recognizer
@@ -53,10 +56,17 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 class OpenAIApi:
     """OpenAI's ``/v1/audio`` and ``/v1/models`` routes over the recognition core."""
 
-    def __init__(self, recognizer: Recognizer, keys: ApiKeys, limits: Limits) -> None:
+    def __init__(
+        self,
+        recognizer: Recognizer,
+        keys: ApiKeys,
+        limits: Limits,
+        browser: BrowserPolicy | None = None,
+    ) -> None:
         self.recognizer = recognizer
         self.keys = keys
         self.limits = limits
+        self.browser = browser or BrowserPolicy()
         self.started = int(time.time())
 
     def routes(self) -> list[Route]:
@@ -69,34 +79,45 @@ class OpenAIApi:
         ]
 
     async def transcriptions(self, request: Request) -> Response:
+        self.check_origin(request)
         self.authorize(request)
         return await self._audio(request, "transcribe")
 
     async def translations(self, request: Request) -> Response:
+        self.check_origin(request)
         self.authorize(request)
-        info = self.recognizer.model
-        if not info.multilingual:  # refused before the upload is read
-            raise invalid(
-                f"Translation needs a multilingual model; this server runs {info.name}, which"
-                " is English-only. Start Hark with a multilingual model (e.g. --model small).",
-                param="model",
-                code="model_not_supported",
-            )
+        refuse_translation(self.loaded)  # before the upload is read
         return await self._audio(request, "translate")
 
     async def models(self, request: Request) -> Response:
         self.authorize(request)
-        names = model_names(self.recognizer.model)
+        names = model_names(self.loaded)
         return JSONResponse({"object": "list", "data": [self._model(name) for name in names]})
 
     async def model(self, request: Request) -> Response:
         self.authorize(request)
-        return JSONResponse(
-            self._model(check_model(request.path_params["model"], self.recognizer.model))
-        )
+        return JSONResponse(self._model(check_model(request.path_params["model"], self.loaded)))
+
+    @property
+    def loaded(self) -> list[ModelInfo]:
+        """What each loaded model can do, in the operator's order."""
+        return [served.info for served in self.recognizer.served]
 
     def _model(self, name: str) -> dict[str, Any]:
         return {"id": name, "object": "model", "created": self.started, "owned_by": "hark"}
+
+    def check_origin(self, request: Request) -> None:
+        """OpenAI's 403 for a form a page on another site posts (a multipart form is a "simple"
+        request: the browser sends it, and its cookies-free credentials, unasked), before the
+        key or the body is read. No ``Origin`` (a script, the SDK, curl) passes."""
+        origin = request.headers.get("origin")
+        if not self.browser.origin_allowed(origin, request.headers.get("host", "")):
+            raise OpenAIError(
+                403,
+                f"Requests from the web origin {origin} are not allowed; start Hark with"
+                f" --allowed-origin {origin} to let its pages use this server.",
+                code="origin_not_allowed",
+            )
 
     def authorize(self, request: Request) -> None:
         """OpenAI's 401 unless the request carries an accepted key (any, if none is set)."""
@@ -125,8 +146,8 @@ class OpenAIApi:
         except TimeoutError:
             raise OpenAIError(408, "The request body did not arrive in time.") from None
         try:
-            asked = parse(form, task, self.recognizer.model)
-            plan = with_knobs(self._validate(asked.language), asked.knobs)
+            asked = parse(form, task, self.loaded)
+            plan = with_knobs(self._validate(asked), asked.knobs)
             await self._check_declared_length(asked.upload)
             if asked.stream:
                 return StreamingResponse(
@@ -140,15 +161,16 @@ class OpenAIApi:
         access.note(request.scope, audio=f"{transcription.duration:.1f}s")
         return response(asked.response_format, transcription, asked.granularities)
 
-    def _validate(self, language: str) -> Plan:
-        """The core's plan: Whisper's punctuation and casing kept, words timed."""
+    def _validate(self, asked: AudioRequest) -> Plan:
+        """The core's plan on the chosen model: Whisper's punctuation and casing kept, words
+        timed. (No language: "en" validates; ``with_knobs`` then lets the engine detect.)"""
         config = RecognitionConfig(
-            language_code=language or "en",
+            language_code=asked.language or "en",
             enable_word_time_offsets=True,
             enable_word_confidence=True,
             enable_automatic_punctuation=True,
         )
-        return self.recognizer.validate(config)
+        return self.recognizer.validate(config, served_by=asked.served_by)
 
     async def _check_declared_length(self, upload: UploadFile) -> None:
         """Refuse, before decoding, a file whose header says it is too long or not audio."""
@@ -198,7 +220,8 @@ class OpenAIApi:
                 duration = end
                 for result in results:
                     if text := transcript(result):
-                        delta = f" {text}" if found else text
+                        spaced = found and not scripts.unspaced(result.language_code)
+                        delta = f" {text}" if spaced else text
                         found.append(result)
                         yield event({"type": "transcript.text.delta", "delta": delta})
             transcription = self._transcription(asked, found, duration)

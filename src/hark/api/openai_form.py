@@ -7,6 +7,7 @@ ignored: an unknown field is an error, as it is at OpenAI.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from starlette.datastructures import FormData, UploadFile
@@ -14,14 +15,13 @@ from starlette.requests import Request
 from starlette.types import Message, Receive
 
 from hark.api.openai_errors import OpenAIError, invalid
+from hark.api.openai_models import OPENAI_MODELS, choose
 from hark.api.openai_render import RESPONSE_FORMATS
 from hark.engine import ModelInfo
 from hark.errors import SpeechError
 from hark.speech.models import whisper_language
 from hark.speech.plan import WhisperKnobs
 
-MODEL_NAMES = ("whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe")
-"""OpenAI's transcription models; each is served by the loaded model."""
 _FORM_SLACK = 1 << 20
 """Bytes a form may hold beyond its file: multipart headers and the other fields."""
 _FIELD_BYTES = 64 << 10
@@ -48,6 +48,8 @@ class AudioRequest:
     knobs: WhisperKnobs
     language: str
     """The Whisper language code to decode, or "" to detect it."""
+    served_by: int = 0
+    """Which of the loaded models decodes it (``openai_models.choose``)."""
 
 
 async def read_form(request: Request, limit: int) -> FormData:
@@ -68,9 +70,9 @@ async def read_form(request: Request, limit: int) -> FormData:
     return form
 
 
-def parse(form: FormData, task: str, info: ModelInfo) -> AudioRequest:
-    """The fields of a ``task`` ("transcribe" or "translate") request for the loaded model
-    ``info``, each checked in OpenAI's words; unknown fields are refused."""
+def parse(form: FormData, task: str, models: Sequence[ModelInfo]) -> AudioRequest:
+    """The fields of a ``task`` ("transcribe" or "translate") request, each checked in OpenAI's
+    words (unknown fields are refused), and the one of the loaded ``models`` that serves it."""
     for name in form:
         if name not in _FIELDS[task]:
             raise invalid(
@@ -88,19 +90,21 @@ def parse(form: FormData, task: str, info: ModelInfo) -> AudioRequest:
     model = _field(form, "model")
     if not model:
         raise _missing("model")
-    check_model(model, info)
+    asked_language = _field(form, "language")
+    served_by = choose(model, asked_language, task, models)
     response_format, granularities, stream = _output(form)
     chunking = _field(form, "chunking_strategy")
     if chunking not in ("", "auto"):
         raise _invalid_value("chunking_strategy", chunking, ("auto",))
-    language = _language(_field(form, "language"), info)
+    named = model not in OPENAI_MODELS  # Hark's own name: that model, not any
+    language = _language(asked_language, models[served_by], () if named else models)
     knobs = WhisperKnobs(
         initial_prompt=_field(form, "prompt") or None,
         temperature=_temperature(_field(form, "temperature")),
         task=task,
         detect_language=not language,
     )
-    return AudioRequest(upload, response_format, granularities, stream, knobs, language)
+    return AudioRequest(upload, response_format, granularities, stream, knobs, language, served_by)
 
 
 def _output(form: FormData) -> tuple[str, tuple[str, ...], bool]:
@@ -123,8 +127,9 @@ def _output(form: FormData) -> tuple[str, tuple[str, ...], bool]:
     return response_format, granularities, stream
 
 
-def _language(language: str, info: ModelInfo) -> str:
-    """The Whisper code of ``language``; "" to detect (a multilingual model, none given)."""
+def _language(language: str, info: ModelInfo, others: Sequence[ModelInfo] = ()) -> str:
+    """The Whisper code of ``language`` on ``info``, "" to detect (a multilingual model, none
+    given); refused in words that name ``others`` when several models could have served."""
     if not language:
         return "" if info.multilingual else "en"
     if not _ISO_639.fullmatch(language):
@@ -138,25 +143,14 @@ def _language(language: str, info: ModelInfo) -> str:
         return whisper_language(language, info)
     except SpeechError:
         only = "" if info.multilingual else ", which is English-only"
+        which = f"the loaded model {info.name}{only}"
+        if len(others) > 1:
+            which = "any loaded model (" + ", ".join(other.name for other in others) + ")"
         raise invalid(
-            f"Language '{language}' is not supported by the loaded model {info.name}{only}.",
+            f"Language '{language}' is not supported by {which}.",
             param="language",
             code="unsupported_language",
         ) from None
-
-
-def model_names(info: ModelInfo) -> list[str]:
-    """OpenAI's names and the loaded model's own: every one is served by the loaded model."""
-    return list(dict.fromkeys([*MODEL_NAMES, info.name]))
-
-
-def check_model(name: str, info: ModelInfo) -> str:
-    """``name`` if it is one of ``model_names``, else OpenAI's 404."""
-    if name not in model_names(info):
-        raise OpenAIError(
-            404, f"The model '{name}' does not exist.", param="model", code="model_not_found"
-        )
-    return name
 
 
 def _capped_receive(receive: Receive, cap: int, limit: int) -> Receive:

@@ -21,7 +21,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from hark.speech import formats
+from hark.speech import formats, scripts
 from hark.speech.text import strip_punctuation_word
 from hark.speech.types import Result
 
@@ -63,7 +63,9 @@ class Transcription:
 
     @property
     def text(self) -> str:
-        return " ".join(transcript(result) for result in self.results if transcript(result))
+        """The results' transcripts, spaced as the language writes (none in Japanese)."""
+        texts = (transcript(result) for result in self.results if transcript(result))
+        return scripts.joined(texts, self.language)
 
     @property
     def usage(self) -> dict[str, Any]:
@@ -123,7 +125,7 @@ def segments(transcription: Transcription) -> list[dict[str, Any]]:
                 "seek": round(start * 100),  # Whisper's unit: 10 ms mel frames
                 "start": round(start, 3),
                 "end": round(result.result_end_time, 3),
-                "text": " " + text,
+                "text": text if scripts.unspaced(result.language_code) else " " + text,
                 "tokens": [],
                 "temperature": transcription.temperature,
                 "avg_logprob": round(math.log(max(alternative.confidence, 1e-6)), 4),

@@ -4,7 +4,8 @@ Subtitles follow common broadcast practice: at most 2 lines of at most 42 charac
 at most 7 seconds per cue; a cue ends at a pause in speech or at the end of a sentence (not
 after "Mr." and the like, nor as one short word), and its text breaks into two balanced lines,
 after punctuation where there is a choice. Times come from the word offsets of each result's
-top alternative; words are spaced as the result's transcript spaces them.
+top alternative; words are spaced as the result's transcript spaces them, and in scripts
+written without spaces (``scripts``) each token stands alone and cues join them with none.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import textwrap
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from hark.speech.scripts import unspaced
 from hark.speech.types import Result, WordInfo
 
 LINE_CHARS = 42
@@ -20,8 +22,8 @@ MAX_LINES = 2
 CUE_SECONDS = 7.0
 PAUSE_SECONDS = 0.6
 """A gap between words at least this long ends a cue."""
-SENTENCE_END = (".", "?", "!", "…")
-CLAUSE_END = (",", ";", ":", *SENTENCE_END)
+SENTENCE_END = (".", "?", "!", "…", "。", "？", "！")
+CLAUSE_END = (",", ";", ":", "、", "，", "；", "：", *SENTENCE_END)
 ABBREVIATIONS = frozenset(
     {"mr.", "mrs.", "ms.", "dr.", "st.", "jr.", "sr.", "prof.", "vs.", "etc.", "e.g.", "i.e."}
 )
@@ -55,7 +57,7 @@ def srt(results: Sequence[Result]) -> str:
     """SubRip subtitles."""
     blocks = [
         f"{index}\n{_clock(cue.start, ',')} --> {_clock(cue.end, ',')}\n" + "\n".join(cue.lines)
-        for index, cue in enumerate(cues(_spoken_words(results)), start=1)
+        for index, cue in enumerate(cues(_spoken_words(results), _space(results)), start=1)
     ]
     return "".join(f"{block}\n\n" for block in blocks)
 
@@ -64,9 +66,14 @@ def vtt(results: Sequence[Result]) -> str:
     """WebVTT subtitles."""
     blocks = [
         f"{_clock(cue.start, '.')} --> {_clock(cue.end, '.')}\n" + "\n".join(cue.lines)
-        for cue in cues(_spoken_words(results))
+        for cue in cues(_spoken_words(results), _space(results))
     ]
     return "WEBVTT\n\n" + "".join(f"{block}\n\n" for block in blocks)
+
+
+def _space(results: Sequence[Result]) -> str:
+    """What separates words in cues: nothing if every result is in an unspaced script."""
+    return "" if results and all(unspaced(r.language_code) for r in results) else " "
 
 
 def _words(results: Sequence[Result]) -> list[WordInfo]:
@@ -81,7 +88,9 @@ def _spoken_words(results: Sequence[Result]) -> list[WordInfo]:
     """
     spoken: list[WordInfo] = []
     for result in results:
-        if result.alternatives:
+        if result.alternatives and unspaced(result.language_code):
+            spoken.extend(result.alternatives[0].words)  # every token is written glued
+        elif result.alternatives:
             alternative = result.alternatives[0]
             spoken.extend(_merge_glued(alternative.transcript, alternative.words))
     return spoken
@@ -119,8 +128,9 @@ def _merged(run: list[WordInfo]) -> WordInfo:
     )
 
 
-def cues(all_words: Iterable[WordInfo]) -> Iterator[Cue]:
-    """Group words into cues that fit the limits, cut at pauses and sentence ends.
+def cues(all_words: Iterable[WordInfo], space: str = " ") -> Iterator[Cue]:
+    """Group words into cues that fit the limits, cut at pauses and sentence ends; ``space``
+    joins words in a line.
 
     When a cue fills up mid-clause, it is cut after its last comma (or other mark), so
     the clause's tail starts the next cue instead of dangling alone.
@@ -128,27 +138,29 @@ def cues(all_words: Iterable[WordInfo]) -> Iterator[Cue]:
     group: list[WordInfo] = []
     for word in all_words:
         if group and word.start_time - group[-1].end_time >= PAUSE_SECONDS:
-            yield _cue(group)
+            yield _cue(group, space)
             group = []
-        elif group and _overflows([*group, word]):
+        elif group and _overflows([*group, word], space):
             cut = _clause_cut(group)
-            yield _cue(group[:cut])
+            yield _cue(group[:cut], space)
             group = group[cut:]
-            if group and _overflows([*group, word]):
-                yield _cue(group)
+            if group and _overflows([*group, word], space):
+                yield _cue(group, space)
                 group = []
         group.append(word)
-        if _sentence_ends(group) or (_ends(word, CLAUSE_END) and len(_joined(group)) > LINE_CHARS):
-            yield _cue(group)
+        if _sentence_ends(group) or (
+            _ends(word, CLAUSE_END) and len(_joined(group, space)) > LINE_CHARS
+        ):
+            yield _cue(group, space)
             group = []
     if group:
-        yield _cue(group)
+        yield _cue(group, space)
 
 
-def _overflows(group: list[WordInfo]) -> bool:
+def _overflows(group: list[WordInfo], space: str) -> bool:
     return (
         group[-1].end_time - group[0].start_time > CUE_SECONDS
-        or len(textwrap.wrap(_joined(group), LINE_CHARS)) > MAX_LINES
+        or len(textwrap.wrap(_joined(group, space), LINE_CHARS)) > MAX_LINES
     )
 
 
@@ -176,29 +188,29 @@ def _unquoted(word: WordInfo) -> str:
     return word.word.strip().rstrip("\"')»”’")
 
 
-def _joined(group: Sequence[WordInfo]) -> str:
-    return " ".join(word.word.strip() for word in group)
+def _joined(group: Sequence[WordInfo], space: str) -> str:
+    return space.join(word.word.strip() for word in group)
 
 
-def _cue(group: list[WordInfo]) -> Cue:
+def _cue(group: list[WordInfo], space: str) -> Cue:
     start, end = group[0].start_time, group[-1].end_time
-    return Cue(start, max(end, start + 0.1), _lines([w.word.strip() for w in group]))
+    return Cue(start, max(end, start + 0.1), _lines([w.word.strip() for w in group], space))
 
 
-def _lines(tokens: list[str]) -> tuple[str, ...]:
+def _lines(tokens: list[str], space: str) -> tuple[str, ...]:
     """One line if it fits, else two lines as even as possible, split after punctuation if near."""
-    whole = " ".join(tokens)
+    whole = space.join(tokens)
     if len(whole) <= LINE_CHARS or len(tokens) == 1:
         return (whole,)
 
     def cost(split: int) -> float:
-        top, bottom = " ".join(tokens[:split]), " ".join(tokens[split:])
+        top, bottom = space.join(tokens[:split]), space.join(tokens[split:])
         overflow = max(len(top), len(bottom)) > LINE_CHARS
         bonus = 6 if tokens[split - 1].endswith(CLAUSE_END) else 0
         return 1000 * overflow + abs(len(top) - len(bottom)) - bonus
 
     best = min(range(1, len(tokens)), key=cost)
-    return (" ".join(tokens[:best]), " ".join(tokens[best:]))
+    return (space.join(tokens[:best]), space.join(tokens[best:]))
 
 
 def _clock(seconds: float, comma: str) -> str:

@@ -90,11 +90,17 @@ class Recognizer:
         self.served = (Served(engine, model), *more)
         self._fetch = fetch
 
-    def validate(self, config: RecognitionConfig) -> Plan:
-        """Validate ``config`` for the model it is routed to and this server's limits."""
-        index = route(config, [served.info for served in self.served])
+    def validate(self, config: RecognitionConfig, *, served_by: int | None = None) -> Plan:
+        """Validate ``config`` for the model it is routed to (or the one at ``served_by``, which
+        a caller with its own routing chose) and this server's limits."""
+        index = served_by if served_by is not None else route(config, self.models)
         request_plan = validate(config, self.served[index].info, self.limits)
         return replace(request_plan, served_by=index) if index else request_plan
+
+    @property
+    def models(self) -> list[ModelInfo]:
+        """What each served model can do, in the operator's order."""
+        return [served.info for served in self.served]
 
     def engine_for(self, request_plan: Plan) -> EngineCalls:
         """The engine that decodes ``request_plan`` (the one ``validate`` routed it to)."""
@@ -202,7 +208,7 @@ class Recognizer:
         seen = {_comparable(best.transcript)}
         more = []
         for hypothesis in hypotheses:
-            transcript = results.render(hypothesis.text, request_plan)
+            transcript = results.render(hypothesis.text, request_plan, utterance.language)
             if transcript and _comparable(transcript) not in seen:
                 seen.add(_comparable(transcript))
                 more.append(Alternative(transcript, round(hypothesis.confidence, 4)))

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from hark.engine import Segment, Word
-from hark.speech import profanity, text
+from hark.speech import profanity, scripts, text
 from hark.speech.plan import Plan
 from hark.speech.types import Alternative, Result, WordInfo
 
@@ -71,10 +71,20 @@ def _probability(segment: Segment) -> float:
     return math.exp(segment.avg_logprob)
 
 
-def render(raw: str, plan: Plan) -> str:
-    """Apply the config's text rules to a transcript, in Google's order."""
+def render(raw: str, plan: Plan, language: str = "") -> str:
+    """Apply the config's text rules to a transcript in ``language`` (Whisper's code: how its
+    script is written, ``scripts``), in Google's order."""
     config = plan.config
-    rendered = raw.strip() if config.enable_automatic_punctuation else text.strip_punctuation(raw)
+    if convert := _converter(plan, language):
+        raw = convert(raw)
+    if scripts.unspaced(language):
+        raw = scripts.close_up(raw)
+        keep = config.enable_automatic_punctuation
+        rendered = raw.strip() if keep else scripts.strip_marks(raw)
+    elif config.enable_automatic_punctuation:
+        rendered = raw.strip()
+    else:
+        rendered = text.strip_punctuation(raw)
     if config.profanity_filter:
         rendered = profanity.mask_text(rendered)
     if plan.spoken_punctuation:
@@ -85,24 +95,37 @@ def render(raw: str, plan: Plan) -> str:
 def top_alternative(utterance: Utterance, plan: Plan) -> Alternative:
     """The best transcript of ``utterance``, with words and confidences as the config asks."""
     words = utterance.words
+    if convert := _converter(plan, utterance.language):
+        words = scripts.in_script(words, convert)
     confidence = sum(word.probability for word in words) / len(words)
+    raw = "".join(word.text for word in words).strip()
     return Alternative(
-        transcript=render(utterance.raw_text, plan),
+        transcript=render(raw, plan, utterance.language),
         confidence=round(confidence, 4),
-        words=word_infos(words, plan),
+        words=word_infos(words, plan, utterance.language),
     )
 
 
-def word_infos(words: Sequence[Word], plan: Plan) -> tuple[WordInfo, ...]:
-    """Google's WordInfo list: only when word offsets or word confidence are asked for."""
+def _converter(plan: Plan, language: str) -> scripts.Convert | None:
+    """The Chinese script conversion the client's code for ``language`` asks for, if any."""
+    tag = plan.language_tags.get(language)
+    return scripts.converter(tag) if tag else None
+
+
+def word_infos(words: Sequence[Word], plan: Plan, language: str = "") -> tuple[WordInfo, ...]:
+    """Google's WordInfo list: only when word offsets or word confidence are asked for. In an
+    unspaced script each is one of the engine's tokens (``scripts``)."""
     config = plan.config
     if not (config.enable_word_time_offsets or config.enable_word_confidence):
         return ()
+    unspaced = scripts.unspaced(language)
     infos = []
     for word in words:
         rendered = word.text.strip()
         if not config.enable_automatic_punctuation:
-            rendered = text.strip_punctuation_word(rendered)
+            rendered = (
+                scripts.strip_marks(rendered) if unspaced else text.strip_punctuation_word(rendered)
+            )
         if config.profanity_filter:
             rendered = profanity.mask_word(rendered)
         if not rendered:

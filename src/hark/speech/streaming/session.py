@@ -30,7 +30,7 @@ from hark.engine.vad import StreamingVad
 from hark.errors import InvalidArgument, OutOfRange, ResourceExhausted, SpeechError
 from hark.samples import mixdown
 from hark.settings import Limits
-from hark.speech import results
+from hark.speech import results, scripts
 from hark.speech.plan import Plan
 from hark.speech.recognizer import Recognizer, billed_seconds
 from hark.speech.streaming.outputs import Event, Final, Interim, Output
@@ -351,11 +351,12 @@ class _Session:
 
     def _interim(self, interim: Interim) -> tuple[StreamingResult, ...]:
         found: list[StreamingResult] = []
+        language = self._language()
         for words, stability in ((interim.committed, STABLE), (interim.tentative, UNSTABLE)):
-            transcript = results.render("".join(w.text for w in words), self.plan)
+            transcript = results.render("".join(w.text for w in words), self.plan, language)
             if not transcript:
                 continue
-            if found:
+            if found and not scripts.unspaced(language):  # the two read as one text
                 transcript = " " + transcript
             found.append(
                 StreamingResult(
