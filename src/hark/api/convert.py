@@ -96,6 +96,8 @@ def config_from_proto(config: Any) -> RecognitionConfig:
         or getattr(config, "enable_speaker_diarization", False),
         model=config.model,
         use_enhanced=config.use_enhanced,
+        # Negative boosts penalise in v1p1beta1 only (v1 documents them as ignored).
+        anti_biasing=config.DESCRIPTOR.full_name.startswith(V1P1BETA1.package + "."),
     )
 
 

@@ -24,6 +24,9 @@ Progress = Callable[[float], None]
 """Told how many seconds of the samples have been decoded so far."""
 Stop = Callable[[], bool]
 """Asked between a decode's steps; True abandons the decode (``Stopped``)."""
+Rescore = Callable[[str], float]
+"""A bonus (or, negative, a penalty) in log-probability for a hypothesis's text: phrase boosts.
+Hashable and comparable by value (a frozen dataclass), so equal requests can share a batch."""
 
 
 _NON_WORD = re.compile(r"[^\w']+|_")
@@ -73,6 +76,11 @@ class DecodeOptions:
     so a stream decoded in pieces continues its sentence; None for none.
     ``max_new_tokens`` caps the tokens decoded per 30 s window (None: the model's limit), so
     a decoder caught in a repetition loop stops early.
+    ``rescore``, when given, re-ranks the beam's hypotheses of each 30 s window: the decoder's
+    length-normalised log-probability plus ``rescore(text)`` spread over the best hypothesis's
+    tokens (phrase boosts); with a ``prompt`` as well, each window is also decoded without the
+    prompt, and the prompted reading is kept only when it earns more (engine/rescoring.py).
+    None decodes exactly as without it.
     ``task`` is Whisper's: "transcribe", or "translate" (speech in any language written in
     English; multilingual models only). ``temperature`` is the first sampling temperature:
     0 decodes greedily/by beam and falls back to sampling at rising temperatures (up to 1)
@@ -89,6 +97,7 @@ class DecodeOptions:
     max_new_tokens: int | None = None
     task: str = "transcribe"
     temperature: float = 0.0
+    rescore: Rescore | None = None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import contextlib
 import hashlib
 import math
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ from hark.engine import (
     comparable,
 )
 from hark.engine.loading import ModelUnavailable, resolve_model
+from hark.engine.rescoring import RescoringGenerator
 
 WINDOW_SECONDS = 30
 """Whisper's fixed input window; ``n_best`` decodes at most one."""
@@ -213,7 +214,11 @@ class WhisperEngine:
             temperature=_temperatures(options.temperature),
             vad_filter=False,
         )
-        with model.remembering_encoder_outputs(stop):
+        hotwords = _hotword_tokens(model, language, options)
+        with (
+            model.remembering_encoder_outputs(stop),
+            model.model.rescoring(options.rescore, hotwords),
+        ):
             decoded = []
             for fw in fw_segments:  # lazy: each step decodes more audio
                 decoded.append(fw)
@@ -294,17 +299,18 @@ class WhisperEngine:
         features = np.stack([pad_or_trim(model.feature_extractor(a)[..., :-1]) for a in audios])
         encoded = model.model.encode(get_ctranslate2_storage(features), to_cpu=True)
         prompt = model.get_prompt(tokenizer, [], without_timestamps=False, hotwords=options.prompt)
-        results = model.model.generate(
-            encoded,
-            [list(prompt) for _ in audios],
-            beam_size=options.beam_size,
-            length_penalty=1.0,
-            max_length=model.max_length,
-            return_scores=True,
-            return_no_speech_prob=True,
-            suppress_blank=True,
-            suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])),
-        )
+        with model.model.rescoring(options.rescore, _hotword_tokens(model, language, options)):
+            results = model.model.generate(
+                encoded,
+                [list(prompt) for _ in audios],
+                beam_size=options.beam_size,
+                length_penalty=1.0,
+                max_length=model.max_length,
+                return_scores=True,
+                return_no_speech_prob=True,
+                suppress_blank=True,
+                suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])),
+            )
         per_clip = np.asarray(encoded)
         return [
             self._clip_transcript(
@@ -386,17 +392,19 @@ class WhisperEngine:
         # segment (transcribe() would seek on), truncating 7 of 33 corpus clips.
         prompt = model.get_prompt(tokenizer, [], without_timestamps=True, hotwords=options.prompt)
         asked = max(count, N_BEST_BEAMS)
-        result = model.model.generate(
-            encoder_output,
-            [prompt],
-            beam_size=max(options.beam_size, asked),
-            num_hypotheses=asked,
-            length_penalty=1.0,
-            max_length=model.max_length,
-            return_scores=True,
-            suppress_blank=True,
-            suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])),
-        )[0]
+        hotwords = _hotword_tokens(model, language, options)
+        with model.model.rescoring(options.rescore, hotwords):  # boosted alternatives first
+            result = model.model.generate(
+                encoder_output,
+                [prompt],
+                beam_size=max(options.beam_size, asked),
+                num_hypotheses=asked,
+                length_penalty=1.0,
+                max_length=model.max_length,
+                return_scores=True,
+                suppress_blank=True,
+                suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])),
+            )[0]
         return [
             _Candidate(str(tokenizer.decode(tokens)).strip(), _confidence(score, len(tokens)))
             for tokens, score in zip(result.sequences_ids, result.scores, strict=True)
@@ -437,6 +445,13 @@ class _MemoWhisperModel(WhisperModel):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._memo = threading.local()
+        # Phrase boosts re-rank each window's hypotheses (rescoring.py); inert without them.
+        self.model: RescoringGenerator = RescoringGenerator(
+            self.model,
+            _text_of(self.hf_tokenizer),
+            previous=self.hf_tokenizer.token_to_id("<|startofprev|>"),
+            start=self.hf_tokenizer.token_to_id("<|startoftranscript|>"),
+        )
 
     @contextlib.contextmanager
     def remembering_encoder_outputs(self, stop: Stop | None = None) -> Iterator[None]:
@@ -459,6 +474,25 @@ class _MemoWhisperModel(WhisperModel):  # type: ignore[misc]
     def remembered(self, features: np.ndarray) -> Any:
         outputs = getattr(self._memo, "outputs", None) or {}
         return outputs.get(_fingerprint(features))
+
+
+def _text_of(hf_tokenizer: Any) -> Callable[[list[int]], str]:
+    """Token ids -> text, timestamps and other special tokens (ids from end-of-text up) out."""
+    end_of_text = hf_tokenizer.token_to_id("<|endoftext|>")
+
+    def text_of(tokens: list[int]) -> str:
+        return str(hf_tokenizer.decode([token for token in tokens if token < end_of_text]))
+
+    return text_of
+
+
+def _hotword_tokens(model: WhisperModel, language: str, options: DecodeOptions) -> list[int]:
+    """The prompt's phrase tokens exactly as faster-whisper's ``get_prompt`` writes them."""
+    if not options.prompt:
+        return []
+    tokens = _tokenizer(model, language, options.task).encode(" " + options.prompt.strip())
+    limit = model.max_length // 2
+    return list(tokens[: limit - 1] if len(tokens) >= limit else tokens)
 
 
 def _fingerprint(features: np.ndarray) -> bytes:

@@ -1,12 +1,15 @@
 """Phrase hints (``speechContexts``, inline ``adaptation``) turned into a decoding bias.
 
-Whisper is biased toward phrases through its prompt ("hotwords"): the phrases are written
-into the decoder's context, highest boost first, so when the prompt budget runs out it is
-the weakest hints that are dropped. Google ignores negative boosts in v1 and caps boost at
-20; Hark does the same. ``adaptation``, when present, overrides ``speechContexts`` (Google's
+Two biases: Whisper's prompt ("hotwords"), where the phrases are written into the decoder's
+context, highest boost first, so when the prompt budget runs out it is the weakest hints
+that are dropped; and, for boosted phrases, n-best rescoring (``boost.py``). Google ignores
+negative boosts in v1 and caps boost at 20; Hark does the same, and in v1p1beta1
+(``RecognitionConfig.anti_biasing``) a negative boost, down to -20, penalises its phrase
+(never prompted). ``adaptation``, when present, overrides ``speechContexts`` (Google's
 rule). Inline custom classes are expanded into their items; Google's built-in classes
-(``$MONTH``, ``$OOV_CLASS_DIGIT_SEQUENCE``...) are dropped from the phrase because Whisper
-already writes dates and numbers; stored PhraseSet references and ABNF grammars are refused.
+(``$MONTH``, ``$OOV_CLASS_DIGIT_SEQUENCE``...) are kept for rescoring, which matches what
+Whisper writes for them, and left out of the prompt; stored PhraseSet references and ABNF
+grammars are refused.
 """
 
 from __future__ import annotations
@@ -30,22 +33,24 @@ def phrase_hints(config: RecognitionConfig, limits: Limits) -> tuple[Phrase, ...
     )
     _check_limits(phrases, limits)
     kept = (
-        Phrase(phrase.value.strip(), min(phrase.boost, MAX_BOOST))
+        Phrase(phrase.value.strip(), max(-MAX_BOOST, min(phrase.boost, MAX_BOOST)))
         for phrase in phrases
-        if phrase.boost >= 0
+        if phrase.boost >= 0 or config.anti_biasing
     )
     return tuple(phrase for phrase in kept if phrase.value)
 
 
 def prompt_for(phrases: Iterable[Phrase]) -> str | None:
-    """The hotword prompt: distinct phrases, highest boost first; None when there are none."""
+    """The hotword prompt: distinct phrases, highest boost first, without built-in class
+    tokens and without penalised phrases; None when there are none."""
     ordered = sorted(phrases, key=lambda phrase: -phrase.boost)
     seen: set[str] = set()
     distinct = []
     for phrase in ordered:
-        if phrase.value.lower() not in seen:
-            seen.add(phrase.value.lower())
-            distinct.append(phrase.value)
+        value = " ".join(_BUILTIN_CLASS.sub(" ", phrase.value).split())
+        if phrase.boost >= 0 and value and value.lower() not in seen:
+            seen.add(value.lower())
+            distinct.append(value)
     return ", ".join(distinct) or None
 
 
@@ -71,7 +76,7 @@ def _expand(value: str, classes: dict[str, tuple[str, ...]]) -> list[str]:
     """Every phrase ``value`` stands for, with ``${id}`` replaced by each class item."""
     match = _CUSTOM_CLASS.search(value)
     if not match:
-        return [" ".join(_BUILTIN_CLASS.sub(" ", value).split())]
+        return [" ".join(value.split())]
     class_id = match.group(1)
     if class_id not in classes:
         raise invalid_config(

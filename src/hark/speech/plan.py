@@ -14,6 +14,7 @@ from hark.engine import DecodeOptions, ModelInfo
 from hark.errors import invalid_config
 from hark.settings import Limits
 from hark.speech.adaptation import phrase_hints, prompt_for
+from hark.speech.boost import phrase_boosts
 from hark.speech.models import profile_for, whisper_language
 from hark.speech.types import RecognitionConfig
 
@@ -59,15 +60,16 @@ def validate(config: RecognitionConfig, info: ModelInfo, limits: Limits) -> Plan
         language_tags.setdefault(whisper_language(code, info), code.lower())
     _refuse_unsupported(config)
     profile = profile_for(config.model, config.language_code)
-    prompt = prompt_for(phrase_hints(config, limits))
+    hints = phrase_hints(config, limits)
     _check_normalization(config)
     detect = len(language_tags) > 1
     decode = DecodeOptions(
         language=None if detect else language,
         candidate_languages=tuple(language_tags) if detect else (),
         beam_size=profile.beam_size,
-        prompt=prompt,
+        prompt=prompt_for(hints),
         condition_on_previous_text=profile.condition_on_previous_text,
+        rescore=phrase_boosts(hints),
     )
     spoken = config.enable_spoken_punctuation
     return Plan(

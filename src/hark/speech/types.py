@@ -67,6 +67,8 @@ class RecognitionConfig:
     enable_speaker_diarization: bool = False
     model: str = ""
     use_enhanced: bool = False
+    anti_biasing: bool = False
+    """Whether negative boosts penalise their phrases (v1p1beta1); v1 ignores them."""
 
 
 @dataclass(frozen=True)
