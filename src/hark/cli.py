@@ -238,6 +238,26 @@ def _transcribe_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
     )
 
 
+def _models_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    models = commands.add_parser(
+        "models", help="fetch optional models", description="Manage optional models."
+    )
+    actions = models.add_subparsers(dest="action", required=True)
+    pull = actions.add_parser(
+        "pull",
+        help="fetch the pinned optional models into the model cache (speaker diarization)",
+        description="Fetch, hash-check and unpack the optional models that cannot be plain"
+        " dependencies (the speaker encoder of resemblyzer 0.1.4) into the model cache;"
+        " does nothing for models already there. Needs the package registry once.",
+    )
+    pull.add_argument(
+        "--download-root",
+        type=Path,
+        help="the model cache: the server's download_root setting (HARK_DOWNLOAD_ROOT;"
+        " default ~/.cache/hark)",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="hark", description="Speech-to-text with Google's API, on your own machine."
@@ -246,6 +266,7 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
     _serve_parser(commands)
     _transcribe_parser(commands)
+    _models_parser(commands)
     return root
 
 
@@ -255,7 +276,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if args.command == "transcribe":
         return _transcribe(args)
+    if args.command == "models":
+        return _models_pull(args)
     return 2
+
+
+def _models_pull(args: argparse.Namespace) -> int:
+    from hark.engine.loading import default_cache_root  # noqa: PLC0415 - see _serve
+    from hark.engine.pulled import PullError, pull  # noqa: PLC0415
+
+    root = args.download_root or os.environ.get("HARK_DOWNLOAD_ROOT") or default_cache_root()
+    try:
+        pull(Path(root))
+    except (PullError, OSError) as error:
+        print(f"hark models pull: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 class RedactSecrets(logging.Filter):
