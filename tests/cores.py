@@ -20,6 +20,7 @@ from hark.jobs.local import LocalJobQueue
 from hark.jobs.service import LongRunningRecognizer
 from hark.jobs.sqlite import SqliteJobStore
 from hark.settings import Limits, StorageSettings
+from hark.speech.diarization import Diarizer
 from hark.speech.recognizer import Recognizer
 from hark.speech.streaming.session import StreamingRecognizer
 from hark.storage import AudioStorage
@@ -43,12 +44,17 @@ class Cores:
 
 
 async def build_cores(
-    engine: Engine, data_dir: Path, *, max_queue: int = 8, limits: Limits | None = None
+    engine: Engine,
+    data_dir: Path,
+    *,
+    max_queue: int = 8,
+    limits: Limits | None = None,
+    diarizer: Diarizer | None = None,
 ) -> Cores:
     limits = limits or Limits()
     pool = EnginePool(engine, workers=1, max_queue=max_queue)
     storage = AudioStorage(StorageSettings(), data_dir)
-    recognizer = Recognizer(pool, engine.info, limits, fetch=storage.read)
+    recognizer = Recognizer(pool, engine.info, limits, fetch=storage.read, diarizer=diarizer)
     store = SqliteJobStore(data_dir / "jobs.sqlite3")
     jobs = LocalJobQueue(store, workers=1, max_queue=8, retention_seconds=3600.0)
     long_running = LongRunningRecognizer(

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from hark.speech.diarization.assign import word_speakers
-from hark.speech.diarization.clustering import SpeakerBounds, cluster
+from hark.speech.diarization.bounds import SpeakerBounds
+from hark.speech.diarization.clustering import cluster
 from hark.speech.diarization.weights import (
     MAGIC_NUMBER,
     PROTOCOL_VERSION,

@@ -96,7 +96,9 @@ def top_alternative(utterance: Utterance, plan: Plan) -> Alternative:
 def word_infos(words: Sequence[Word], plan: Plan) -> tuple[WordInfo, ...]:
     """Google's WordInfo list: only when word offsets or word confidence are asked for."""
     config = plan.config
-    if not (config.enable_word_time_offsets or config.enable_word_confidence):
+    # Diarization gives each word its speaker and times (in the last result), so it needs them.
+    timed = config.enable_word_time_offsets or plan.speakers is not None
+    if not (timed or config.enable_word_confidence):
         return ()
     infos = []
     for word in words:
@@ -107,7 +109,6 @@ def word_infos(words: Sequence[Word], plan: Plan) -> tuple[WordInfo, ...]:
             rendered = profanity.mask_word(rendered)
         if not rendered:
             continue
-        timed = config.enable_word_time_offsets
         infos.append(
             WordInfo(
                 word=rendered,

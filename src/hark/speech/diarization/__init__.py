@@ -17,9 +17,12 @@ from hark.engine.pulled import PULL_COMMAND, SPEAKER_ENCODER
 from hark.engine.vad import speech_regions
 from hark.errors import FailedPrecondition
 from hark.speech.diarization.assign import word_speakers
-from hark.speech.diarization.clustering import SpeakerBounds, cluster
+from hark.speech.diarization.bounds import SpeakerBounds
+from hark.speech.diarization.clustering import cluster
 from hark.speech.diarization.encoder import Ge2eEncoder, SpeakerEncoder
+from hark.speech.diarization.tagging import spoken_words, with_speakers
 from hark.speech.diarization.windows import SpeechEmbeddings, embed_windows
+from hark.speech.types import Result
 
 __all__ = ["Diarizer", "SpeakerBounds", "SpeechEmbeddings"]
 
@@ -76,3 +79,13 @@ class Diarizer:
     ) -> list[int]:
         """A speaker, 1..N, for each (start, end) word of the recording ``embeddings`` cover."""
         return word_speakers(embeddings, cluster(embeddings.vectors, bounds), words)
+
+    @staticmethod
+    def tag(
+        found: Sequence[Result], parts: Sequence[SpeechEmbeddings], bounds: SpeakerBounds
+    ) -> list[Result]:
+        """``found`` (a whole recording's results) with the last result Google adds: every
+        word with its speaker, from the embeddings of the recording's ``parts`` clustered once."""
+        words = spoken_words(found)
+        spans = [(word.start_time, word.end_time) for word in words]
+        return with_speakers(found, Diarizer.speakers(SpeechEmbeddings.join(parts), spans, bounds))

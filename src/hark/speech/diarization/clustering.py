@@ -10,12 +10,11 @@ the sphere) then tidy the edges that the greedy tree got wrong.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import numpy.typing as npt
 from scipy.cluster.hierarchy import fcluster, linkage
 
+from hark.speech.diarization.bounds import SpeakerBounds
 from hark.speech.diarization.encoder import Embeddings
 
 Labels = npt.NDArray[np.int64]
@@ -24,15 +23,9 @@ MERGE_DISTANCE = 0.35
 """Clusters whose average cosine distance exceeds this are different voices."""
 SMALL_SHARE = 0.04
 """A cluster holding less than this share of the windows is not taken for a voice."""
+MAX_TREE = 4000
+"""Most rows the tree is grown on (its distances take 8 bytes per pair: 64 MB here)."""
 _REFINE_ROUNDS = 5
-
-
-@dataclass(frozen=True)
-class SpeakerBounds:
-    """How many speakers to find: Google's ``minSpeakerCount``/``maxSpeakerCount``."""
-
-    min_count: int = 2
-    max_count: int = 6
 
 
 def cluster(embeddings: Embeddings, bounds: SpeakerBounds) -> Labels:
@@ -42,12 +35,18 @@ def cluster(embeddings: Embeddings, bounds: SpeakerBounds) -> Labels:
         return np.zeros(0, dtype=np.int64)
     if n == 1:
         return np.zeros(1, dtype=np.int64)
-    tree = linkage(embeddings.astype(np.float64), method="average", metric="cosine")
+    # The tree needs all pairwise distances: past MAX_TREE rows (an hour and a half of
+    # speech) it is grown on evenly spaced rows, and the rest join their nearest centroid.
+    sample = np.linspace(0, n - 1, min(n, MAX_TREE)).astype(np.int64)
+    tree = linkage(embeddings[sample].astype(np.float64), method="average", metric="cosine")
     # Merge distances ascend; each one above the threshold keeps one more cluster apart.
     estimate = 1 + int(np.sum(tree[:, 2] > MERGE_DISTANCE))
-    count = min(max(estimate, bounds.min_count), bounds.max_count, n)
+    count = min(max(estimate, bounds.min_count), bounds.max_count, len(sample))
     labels = fcluster(tree, count, criterion="maxclust").astype(np.int64) - 1
-    labels = _fold_small(embeddings, labels, bounds.min_count)
+    labels = _fold_small(embeddings[sample], labels, bounds.min_count)
+    if len(sample) < n:
+        centroids = _centroids(embeddings[sample], labels)
+        labels = np.argmax(embeddings @ centroids.T, axis=1)
     return _refine(embeddings, labels)
 
 
