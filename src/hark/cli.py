@@ -21,7 +21,7 @@ from pythonjsonlogger.json import JsonFormatter
 from hark import __version__
 from hark.auth import secrets
 from hark.settings import build_settings, load_config, render_config
-from hark.transcribe import SUFFIXES
+from hark.transcribe import SUFFIXES, speaker_range
 
 
 def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -231,6 +231,15 @@ def _transcribe_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
     cmd.add_argument("--alternatives", type=int, default=0, metavar="N", help="n-best (json)")
     cmd.add_argument("--profanity-filter", action="store_true", help="mask profanity")
     cmd.add_argument(
+        "--speakers",
+        nargs="?",
+        const=(0, 0),
+        type=_speakers,
+        metavar="MIN-MAX",
+        help="tell speakers apart: N, or MIN-MAX up to 6 (default 2-6); turns are shown in"
+        " text, srt, vtt (<v Speaker 1>) and json (needs `hark models pull` once)",
+    )
+    cmd.add_argument(
         "--punctuation",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -256,6 +265,15 @@ def _models_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         help="the model cache: the server's download_root setting (HARK_DOWNLOAD_ROOT;"
         " default ~/.cache/hark)",
     )
+
+
+def _speakers(text: str) -> tuple[int, int]:
+    try:
+        return speaker_range(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give N or MIN-MAX, with 1 <= MIN <= MAX <= 6"
+        ) from None
 
 
 def parser() -> argparse.ArgumentParser:
