@@ -73,7 +73,7 @@ class Conversation:
 
 
 @cache
-def _stream(speaker: str) -> npt.NDArray[np.float32]:
+def speaker_stream(speaker: str) -> npt.NDArray[np.float32]:
     parts = []
     for name in SPEAKERS[speaker]:
         audio = np.concatenate(list(mono(iter_any(CORPUS / name))), axis=1)[0]
@@ -124,7 +124,7 @@ def conversation(
     previous = None
     while at < seconds * RATE:
         speaker = str(rng.choice([s for s in speakers if s != previous]))
-        stream = _stream(speaker)
+        stream = speaker_stream(speaker)
         start = cursors[speaker]
         if start >= stream.shape[0] - RATE:
             start = 0

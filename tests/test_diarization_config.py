@@ -13,9 +13,15 @@ import pytest
 from google.cloud import speech_v1, speech_v1p1beta1
 
 from hark.api import convert
+from hark.engine.pool import EnginePool
+from hark.errors import InvalidArgument
+from hark.settings import Limits
 from hark.speech.diarization import Diarizer
 from hark.speech.diarization.bounds import SpeakerBounds, speaker_bounds
 from hark.speech.diarization.tagging import with_speakers
+from hark.speech.recognizer import Recognizer
+from hark.speech.streaming.session import StreamingRecognizer
+from hark.speech.streaming.types import StreamingConfig, StreamingRequest
 from hark.speech.types import Alternative, RecognitionConfig, Result, WordInfo
 
 from audio_samples import tone, wav_bytes
@@ -148,3 +154,25 @@ def test_words_carry_speaker_tag_and_label(module: Any) -> None:
     untagged = module.SpeechRecognitionAlternative()._pb
     convert.fill_alternative(untagged, FOUND[0].alternatives[0])
     assert [word.speaker_tag for word in untagged.words] == [0, 0]
+
+
+@on_loop
+async def test_streaming_refuses_diarization_clearly(tmp_path: Path) -> None:
+    weights = tmp_path / "pretrained.pt"
+    weights.write_bytes(b"present: the refusal comes before any use")
+    engine = FakeEngine(["hello"])
+    pool = EnginePool(engine)
+    recognizer = Recognizer(pool, engine.info, Limits(), diarizer=Diarizer(weights))
+    config = RecognitionConfig(
+        encoding="LINEAR16",
+        sample_rate_hertz=16000,
+        language_code="en-US",
+        enable_speaker_diarization=True,
+    )
+
+    async def requests() -> AsyncIterator[StreamingRequest]:
+        yield StreamingConfig(config)
+
+    with pytest.raises(InvalidArgument, match="speaker diarization in streaming recognition"):
+        await anext(StreamingRecognizer(recognizer).recognize(requests()))
+    await pool.close()
