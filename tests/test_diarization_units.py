@@ -11,6 +11,7 @@ import pytest
 from hark.speech.diarization.assign import word_speakers
 from hark.speech.diarization.bounds import SpeakerBounds
 from hark.speech.diarization.clustering import cluster
+from hark.speech.diarization.encoder import _lstm_layer, _run_lstm, mel_frames
 from hark.speech.diarization.weights import (
     MAGIC_NUMBER,
     PROTOCOL_VERSION,
@@ -83,3 +84,49 @@ def test_windows_cover_each_region_and_short_ones_once() -> None:
     assert starts[0] == 0.0
     assert starts[-2] + 1.6 == pytest.approx(4.0)
     assert starts[-1] == pytest.approx(10.25 - 0.8)
+
+
+def _torch_lstm(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """torch.nn.LSTM's equations as its documentation writes them (gates i, f, g, o), plainly."""
+
+    def sigmoid(v: np.ndarray) -> np.ndarray:
+        return np.asarray(1 / (1 + np.exp(-v)))
+
+    size = w_hh.shape[1]
+    h = np.zeros((x.shape[0], size))
+    c = np.zeros((x.shape[0], size))
+    out = []
+    for t in range(x.shape[1]):
+        gates = x[:, t] @ w_ih.T + h @ w_hh.T + b
+        i, f = sigmoid(gates[:, :size]), sigmoid(gates[:, size : 2 * size])
+        g, o = np.tanh(gates[:, 2 * size : 3 * size]), sigmoid(gates[:, 3 * size :])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        out.append(h)
+    return np.stack(out, axis=1)
+
+
+def test_the_vectorised_lstm_computes_torchs_equations() -> None:
+    rng = np.random.default_rng(7)
+    size, inputs = 8, 5
+    state = {
+        "lstm.weight_ih_l0": rng.standard_normal((4 * size, inputs)).astype(np.float32),
+        "lstm.weight_hh_l0": rng.standard_normal((4 * size, size)).astype(np.float32),
+        "lstm.bias_ih_l0": rng.standard_normal(4 * size).astype(np.float32),
+        "lstm.bias_hh_l0": rng.standard_normal(4 * size).astype(np.float32),
+    }
+    x = rng.standard_normal((3, 12, inputs)).astype(np.float32)
+    ours = _run_lstm(x, *_lstm_layer(state, 0))
+    bias = state["lstm.bias_ih_l0"] + state["lstm.bias_hh_l0"]
+    expected = _torch_lstm(x, state["lstm.weight_ih_l0"], state["lstm.weight_hh_l0"], bias)
+    assert np.abs(ours - expected).max() < 1e-5
+
+
+def test_the_mel_filters_are_slaney_triangles() -> None:
+    frames = mel_frames(np.zeros(16_000, dtype=np.float32))
+    assert frames.shape == (101, 40)  # centred 25 ms frames every 10 ms, as librosa's
+    tone = np.sin(2 * np.pi * 440 * np.arange(16_000) / 16_000).astype(np.float32)
+    loudest = int(np.argmax(mel_frames(tone)[50]))
+    # Slaney: linear below 1 kHz (440 Hz is mel 6.6), 42 edges evenly spaced up to 8 kHz
+    # (mel 45.25): band 5 is centred on mel 6.6.
+    assert loudest == 5
