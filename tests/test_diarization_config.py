@@ -14,7 +14,7 @@ from google.cloud import speech_v1, speech_v1p1beta1
 
 from hark.api import convert
 from hark.engine.pool import EnginePool
-from hark.errors import InvalidArgument
+from hark.errors import FailedPrecondition, InvalidArgument
 from hark.settings import Limits
 from hark.speech.diarization import Diarizer
 from hark.speech.diarization.bounds import SpeakerBounds, speaker_bounds
@@ -176,3 +176,10 @@ async def test_streaming_refuses_diarization_clearly(tmp_path: Path) -> None:
     with pytest.raises(InvalidArgument, match="speaker diarization in streaming recognition"):
         await anext(StreamingRecognizer(recognizer).recognize(requests()))
     await pool.close()
+
+
+def test_damaged_weights_are_a_precondition_naming_the_command(tmp_path: Path) -> None:
+    weights = tmp_path / "pretrained.pt"
+    weights.write_bytes(b"\x80\x02 a truncated download")
+    with pytest.raises(FailedPrecondition, match="run `hark models pull` on the server"):
+        Diarizer(weights).encoder()

@@ -21,6 +21,7 @@ from hark.speech.diarization.bounds import SpeakerBounds
 from hark.speech.diarization.clustering import cluster
 from hark.speech.diarization.encoder import Ge2eEncoder, SpeakerEncoder
 from hark.speech.diarization.tagging import spoken_words, with_speakers
+from hark.speech.diarization.weights import CheckpointError
 from hark.speech.diarization.windows import SpeechEmbeddings, embed_windows
 from hark.speech.types import Result
 
@@ -64,7 +65,13 @@ class Diarizer:
         with self._lock:
             if self._encoder is None:
                 self.check()
-                self._encoder = self._load(self.weights)
+                try:
+                    self._encoder = self._load(self.weights)
+                except (CheckpointError, OSError, KeyError) as error:
+                    raise FailedPrecondition(
+                        f"The speaker encoder's weights cannot be read ({error});"
+                        f" run `{PULL_COMMAND}` on the server to fetch them again."
+                    ) from None
             return self._encoder
 
     def embed(self, samples: Samples, offset: float = 0.0) -> SpeechEmbeddings:
