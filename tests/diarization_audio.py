@@ -57,15 +57,23 @@ class Conversation:
                 return turn.speaker
         return None
 
-    def wav(self) -> bytes:
-        """The conversation as a 16 kHz LINEAR16 WAV file."""
+    def wav(self, *, channel_per_speaker: bool = False) -> bytes:
+        """The conversation as a 16 kHz LINEAR16 WAV file; ``channel_per_speaker``: one
+        channel per speaker (as a call recorded per line), each silent while the others talk."""
         import io
         import wave
 
-        pcm = (np.clip(self.samples, -1, 1) * 32767).astype("<i2").tobytes()
+        channels = self.samples[None, :]
+        if channel_per_speaker:
+            names = self.speakers
+            channels = np.zeros((len(names), len(self.samples)), dtype=np.float32)
+            for turn in self.turns:
+                span = slice(round(turn.start * RATE), round(turn.end * RATE))
+                channels[names.index(turn.speaker), span] = self.samples[span]
+        pcm = (np.clip(channels.T, -1, 1) * 32767).astype("<i2").tobytes()
         out = io.BytesIO()
         with wave.open(out, "wb") as file:
-            file.setnchannels(1)
+            file.setnchannels(channels.shape[0])
             file.setsampwidth(2)
             file.setframerate(RATE)
             file.writeframes(pcm)
