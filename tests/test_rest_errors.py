@@ -140,8 +140,15 @@ async def test_bad_enum_carries_a_field_violation(server: httpx.AsyncClient) -> 
             "max_alternatives must be between 0 and 30",
         ),
         (
-            {"languageCode": "en-US", "diarizationConfig": {"enableSpeakerDiarization": True}},
-            "diarization",
+            {
+                "languageCode": "en-US",
+                "diarizationConfig": {
+                    "enableSpeakerDiarization": True,
+                    "minSpeakerCount": 3,
+                    "maxSpeakerCount": 2,
+                },
+            },
+            "min_speaker_count (3) must be less than or equal to max_speaker_count (2).",
         ),
         (
             {"languageCode": "en-US", "model": "medical_dictation"},

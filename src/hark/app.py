@@ -50,6 +50,7 @@ from hark.jobs.sqlite import SqliteJobStore
 from hark.resources.lifecycle import Resources
 from hark.resources.sqlite import SqliteResourceStore
 from hark.settings import Settings
+from hark.speech.diarization import Diarizer
 from hark.speech.streaming.session import StreamingRecognizer
 from hark.storage import AudioStorage
 
@@ -261,6 +262,7 @@ async def serve(settings: Settings) -> None:
                 settings.host,
                 settings.grpc_port,
             )
+            _log_diarization(services.core.recognizer.diarizer)
             await _until_signal(rest_task)
     log.info("Hark stopped")
 
@@ -291,3 +293,11 @@ async def _stop(
     await rpc.stop(grace)
     with contextlib.suppress(asyncio.CancelledError):
         await rest_task
+
+
+def _log_diarization(diarizer: Diarizer | None) -> None:
+    """Say at start whether speaker diarization can run, and what turns it on if not."""
+    if diarizer is not None and diarizer.weights.is_file():
+        log.info("Speaker diarization ready (%s)", diarizer.weights)
+    else:
+        log.info("Speaker diarization off until `hark models pull` fetches its weights")

@@ -21,7 +21,7 @@ from pythonjsonlogger.json import JsonFormatter
 from hark import __version__
 from hark.auth import secrets
 from hark.settings import build_settings, load_config, render_config
-from hark.transcribe import SUFFIXES
+from hark.transcribe import SUFFIXES, speaker_range
 
 
 def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -237,11 +237,49 @@ def _transcribe_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
     cmd.add_argument("--alternatives", type=int, default=0, metavar="N", help="n-best (json)")
     cmd.add_argument("--profanity-filter", action="store_true", help="mask profanity")
     cmd.add_argument(
+        "--speakers",
+        nargs="?",
+        const=(0, 0),
+        type=_speakers,
+        metavar="MIN-MAX",
+        help="tell speakers apart: N, or MIN-MAX up to 6 (default 2-6); turns are shown in"
+        " text, srt, vtt (<v Speaker 1>) and json (needs `hark models pull` once)",
+    )
+    cmd.add_argument(
         "--punctuation",
         action=argparse.BooleanOptionalAction,
         default=True,
         help="automatic punctuation (default on)",
     )
+
+
+def _models_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    models = commands.add_parser(
+        "models", help="fetch optional models", description="Manage optional models."
+    )
+    actions = models.add_subparsers(dest="action", required=True)
+    pull = actions.add_parser(
+        "pull",
+        help="fetch the pinned optional models into the model cache (speaker diarization)",
+        description="Fetch, hash-check and unpack the optional models that cannot be plain"
+        " dependencies (the speaker encoder of resemblyzer 0.1.4) into the model cache;"
+        " does nothing for models already there. Needs the package registry once.",
+    )
+    pull.add_argument(
+        "--download-root",
+        type=Path,
+        help="the model cache: the server's download_root setting (HARK_DOWNLOAD_ROOT;"
+        " default ~/.cache/hark)",
+    )
+
+
+def _speakers(text: str) -> tuple[int, int]:
+    try:
+        return speaker_range(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give N or MIN-MAX, with 1 <= MIN <= MAX <= 6"
+        ) from None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -252,6 +290,7 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
     _serve_parser(commands)
     _transcribe_parser(commands)
+    _models_parser(commands)
     return root
 
 
@@ -261,7 +300,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if args.command == "transcribe":
         return _transcribe(args)
+    if args.command == "models":
+        return _models_pull(args)
     return 2
+
+
+def _models_pull(args: argparse.Namespace) -> int:
+    from hark.engine.loading import default_cache_root  # noqa: PLC0415 - see _serve
+    from hark.engine.pulled import PullError, pull  # noqa: PLC0415
+
+    root = args.download_root or os.environ.get("HARK_DOWNLOAD_ROOT") or default_cache_root()
+    try:
+        pull(Path(root))
+    except (PullError, OSError) as error:
+        print(f"hark models pull: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 class RedactSecrets(logging.Filter):

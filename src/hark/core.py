@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from hark.engine.loading import default_cache_root
 from hark.engine.pool import EnginePool
 from hark.engine.whisper import WhisperEngine
 from hark.settings import EngineSettings, Settings
+from hark.speech.diarization import Diarizer
 from hark.speech.recognizer import AdaptationResolver, Fetch, Recognizer, Served
 
 
@@ -60,6 +62,8 @@ async def build_core(
         raise
     (first, first_pool), *others = loaded
     more = tuple(Served(pool, engine.info) for engine, pool in others)
+    # Speaker diarization's weights come from `hark models pull`, into the same model cache.
+    diarizer = Diarizer.in_cache(settings.engine.download_root or default_cache_root())
     recognizer = Recognizer(
         first_pool,
         first.info,
@@ -67,6 +71,7 @@ async def build_core(
         fetch=fetch,
         more=more,
         resolve_adaptation=resolve_adaptation,
+        diarizer=diarizer,
     )
     return Core(tuple(loaded), recognizer)
 

@@ -94,6 +94,9 @@ def config_from_proto(config: Any) -> RecognitionConfig:
         enable_spoken_emojis=_optional_bool(config, "enable_spoken_emojis"),
         enable_speaker_diarization=config.diarization_config.enable_speaker_diarization
         or getattr(config, "enable_speaker_diarization", False),
+        min_speaker_count=config.diarization_config.min_speaker_count,
+        max_speaker_count=config.diarization_config.max_speaker_count,
+        diarization_speaker_count=getattr(config, "diarization_speaker_count", 0),
         model=config.model,
         use_enhanced=config.use_enhanced,
         # Negative boosts penalise in v1p1beta1 only (v1 documents them as ignored).
@@ -161,6 +164,10 @@ def fill_alternative(message: Any, alternative: Alternative) -> None:
         if word.start_time or word.end_time:
             info.start_time.FromNanoseconds(nanos(word.start_time))
             info.end_time.FromNanoseconds(nanos(word.end_time))
+        if word.speaker is not None:
+            info.speaker_tag = word.speaker
+            if "speaker_label" in info.DESCRIPTOR.fields_by_name:
+                info.speaker_label = str(word.speaker)
 
 
 def recognize_response(recognition: Recognition, version: ApiVersion) -> Message:

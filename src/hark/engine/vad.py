@@ -9,7 +9,7 @@ sizes gives the probabilities one call over the whole audio would give.
 from __future__ import annotations
 
 import numpy as np
-from faster_whisper.vad import get_vad_model
+from faster_whisper.vad import VadOptions, get_speech_timestamps, get_vad_model
 
 from hark.engine import SAMPLE_RATE, Samples
 
@@ -48,3 +48,11 @@ class StreamingVad:
             None, {"input": batch, "h": self._h, "c": self._c}
         )
         return [float(p) for p in np.asarray(output).reshape(-1)]
+
+
+def speech_regions(samples: Samples) -> list[tuple[float, float]]:
+    """(start, end) seconds of the speech in ``samples`` (Silero over the whole audio), split
+    at pauses of 0.25 s or more, each padded by 0.1 s: where speaker embeddings are taken."""
+    options = VadOptions(min_silence_duration_ms=250, speech_pad_ms=100, min_speech_duration_ms=100)
+    found = get_speech_timestamps(np.asarray(samples, dtype=np.float32), options)
+    return [(span["start"] / SAMPLE_RATE, span["end"] / SAMPLE_RATE) for span in found]

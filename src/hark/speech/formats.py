@@ -6,13 +6,18 @@ after "Mr." and the like, nor as one short word), and its text breaks into two b
 after punctuation where there is a choice. Times come from the word offsets of each result's
 top alternative; words are spaced as the result's transcript spaces them, and in scripts
 written without spaces (``scripts``) each token stands alone and cues join them with none.
+
+With diarization, the last result repeats every word with its speaker (Google's shape): the
+formats then show turns instead, ``Speaker 1: ...`` lines of text, cues that never span two
+speakers (``Speaker 1: `` in SRT, a ``<v Speaker 1>`` voice span in WebVTT), and a fifth
+column of speakers in ``words``.
 """
 
 from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hark.speech.scripts import unspaced
 from hark.speech.types import Result, WordInfo
@@ -40,15 +45,25 @@ class Cue:
 
 
 def text(results: Sequence[Result]) -> str:
-    """Each result's best transcript on its own line (results are stretches between pauses)."""
+    """Each result's best transcript on its own line (results are stretches between pauses);
+    with speakers, each turn on its own line after its speaker."""
+    results, speakers = _with_speakers(results)
+    if speakers:
+        return "".join(
+            f"Speaker {turn[0].speaker}: {_joined(turn)}\n"
+            for turn in _turns(_spoken_words(results), speakers)
+        )
     lines = [r.alternatives[0].transcript.strip() for r in results if r.alternatives]
     return "".join(f"{line}\n" for line in lines if line)
 
 
 def words(results: Sequence[Result]) -> str:
-    """One word per line: ``start<TAB>end<TAB>confidence<TAB>word``, seconds to 3 decimals."""
+    """One word per line: ``start<TAB>end<TAB>confidence<TAB>word``, seconds to 3 decimals
+    (and ``<TAB>speaker`` with speakers)."""
+    results, speakers = _with_speakers(results)
     return "".join(
-        f"{w.start_time:.3f}\t{w.end_time:.3f}\t{w.confidence:.3f}\t{w.word}\n"
+        f"{w.start_time:.3f}\t{w.end_time:.3f}\t{w.confidence:.3f}\t{w.word}"
+        + (f"\t{speakers.get(w.start_time, '')}\n" if speakers else "\n")
         for w in _words(results)
     )
 
@@ -56,8 +71,9 @@ def words(results: Sequence[Result]) -> str:
 def srt(results: Sequence[Result]) -> str:
     """SubRip subtitles."""
     blocks = [
-        f"{index}\n{_clock(cue.start, ',')} --> {_clock(cue.end, ',')}\n" + "\n".join(cue.lines)
-        for index, cue in enumerate(cues(_spoken_words(results), _space(results)), start=1)
+        f"{index}\n{_clock(voiced.cue.start, ',')} --> {_clock(voiced.cue.end, ',')}\n"
+        + "\n".join(_voiced(voiced, "Speaker {}: "))
+        for index, voiced in enumerate(_speaker_cues(results), start=1)
     ]
     return "".join(f"{block}\n\n" for block in blocks)
 
@@ -65,8 +81,9 @@ def srt(results: Sequence[Result]) -> str:
 def vtt(results: Sequence[Result]) -> str:
     """WebVTT subtitles."""
     blocks = [
-        f"{_clock(cue.start, '.')} --> {_clock(cue.end, '.')}\n" + "\n".join(cue.lines)
-        for cue in cues(_spoken_words(results), _space(results))
+        f"{_clock(voiced.cue.start, '.')} --> {_clock(voiced.cue.end, '.')}\n"
+        + "\n".join(_voiced(voiced, "<v Speaker {}>"))
+        for voiced in _speaker_cues(results)
     ]
     return "WEBVTT\n\n" + "".join(f"{block}\n\n" for block in blocks)
 
@@ -74,6 +91,53 @@ def vtt(results: Sequence[Result]) -> str:
 def _space(results: Sequence[Result]) -> str:
     """What separates words in cues: nothing if every result is in an unspaced script."""
     return "" if results and all(unspaced(r.language_code) for r in results) else " "
+
+
+def _with_speakers(results: Sequence[Result]) -> tuple[Sequence[Result], dict[float, int]]:
+    """``results`` less diarization's last result, and each word's speaker by start time
+    (empty without diarization)."""
+    if results and results[-1].alternatives and not results[-1].alternatives[0].transcript:
+        tagged = results[-1].alternatives[0].words
+        speakers = {w.start_time: w.speaker for w in tagged if w.speaker is not None}
+        if speakers:
+            return results[:-1], speakers
+    return results, {}
+
+
+def _turns(spoken: Sequence[WordInfo], speakers: dict[float, int]) -> list[list[WordInfo]]:
+    """Runs of consecutive words of one speaker, each word given its speaker."""
+    turns: list[list[WordInfo]] = []
+    for word in spoken:
+        who = speakers.get(word.start_time, turns[-1][-1].speaker if turns else 1)
+        if not turns or turns[-1][-1].speaker != who:
+            turns.append([])
+        turns[-1].append(replace(word, speaker=who))
+    return turns
+
+
+@dataclass(frozen=True)
+class _SpeakerCue:
+    cue: Cue
+    speaker: int | None
+
+
+def _speaker_cues(results: Sequence[Result]) -> Iterator[_SpeakerCue]:
+    """Cues, each within one speaker's turn when there are speakers."""
+    results, speakers = _with_speakers(results)
+    spoken = _spoken_words(results)
+    space = _space(results)
+    if not speakers:
+        yield from (_SpeakerCue(cue, None) for cue in cues(spoken, space))
+        return
+    for turn in _turns(spoken, speakers):
+        yield from (_SpeakerCue(cue, turn[0].speaker) for cue in cues(turn, space))
+
+
+def _voiced(voiced: _SpeakerCue, label: str) -> tuple[str, ...]:
+    lines = voiced.cue.lines
+    if voiced.speaker is None:
+        return lines
+    return (label.format(voiced.speaker) + lines[0], *lines[1:])
 
 
 def _words(results: Sequence[Result]) -> list[WordInfo]:

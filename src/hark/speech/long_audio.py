@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hark.engine import SAMPLE_RATE
+from hark.speech.diarization import SpeechEmbeddings
 from hark.speech.plan import Plan
 from hark.speech.recognizer import Recognizer, billed_seconds, new_request_id
 from hark.speech.types import Recognition, Result
@@ -148,12 +149,16 @@ async def recognize_windows(
     """The recognition of all windows, in absolute time, billed for their whole length
     (``on_progress`` as for ``recognized_windows``)."""
     found: list[Result] = []
+    speakers: list[SpeechEmbeddings] = []
     duration = 0.0
     async for window, results in recognized_windows(
         recognizer, source, plan, on_progress=on_progress
     ):
         found += results
         duration = window.end
+        if plan.speakers is not None:  # embedded window by window, clustered once at the end
+            speakers.append(await recognizer.embed_speakers(window.channels, window.offset))
+    found = await recognizer.tag_speakers(found, speakers, plan)
     # Per-channel results come window by window; clients expect each channel in time order.
     return Recognition(
         results=tuple(sorted(found, key=lambda result: result.channel_tag)),

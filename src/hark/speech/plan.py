@@ -15,6 +15,7 @@ from hark.errors import invalid_config
 from hark.settings import Limits
 from hark.speech.adaptation import phrase_hints, prompt_for
 from hark.speech.boost import phrase_boosts
+from hark.speech.diarization.bounds import SpeakerBounds, speaker_bounds
 from hark.speech.models import profile_for, whisper_language
 from hark.speech.types import RecognitionConfig
 
@@ -36,6 +37,8 @@ class Plan:
     spoken_punctuation: bool
     served_by: int = 0
     """Which of the recogniser's models decodes it (``models.route``); 0 is the first."""
+    speakers: SpeakerBounds | None = None
+    """How many speakers to tell apart when diarization is asked; None when it is not."""
 
     @property
     def separate_channels(self) -> bool:
@@ -72,12 +75,24 @@ def validate(config: RecognitionConfig, info: ModelInfo, limits: Limits) -> Plan
         rescore=phrase_boosts(hints),
     )
     spoken = config.enable_spoken_punctuation
+    speakers = speaker_bounds(config)
+    if (
+        speakers
+        and config.enable_separate_recognition_per_channel
+        and config.audio_channel_count > 1
+    ):
+        raise invalid_config(
+            "Hark does not support speaker diarization together with separate recognition"
+            " per channel; each channel is usually one speaker already.",
+            field="diarizationConfig",
+        )
     return Plan(
         config=config,
         audio=AudioSpec(config.encoding, config.sample_rate_hertz, config.audio_channel_count),
         decode=decode,
         language_tags=language_tags,
         spoken_punctuation=profile.spoken_punctuation if spoken is None else spoken,
+        speakers=speakers,
     )
 
 
@@ -128,10 +143,6 @@ def _check_counts(config: RecognitionConfig) -> None:
 
 
 def _refuse_unsupported(config: RecognitionConfig) -> None:
-    if config.enable_speaker_diarization:
-        raise invalid_config(
-            "speaker diarization is not supported by Hark", field="diarizationConfig"
-        )
     if config.enable_spoken_emojis:
         raise invalid_config("spoken emojis are not supported by Hark", field="enableSpokenEmojis")
 

@@ -26,10 +26,11 @@ from hark.engine import (
     Stop,
     Transcript,
 )
-from hark.errors import SYNC_TOO_LONG, InvalidArgument
+from hark.errors import SYNC_TOO_LONG, FailedPrecondition, InvalidArgument
 from hark.samples import Array, mixdown
 from hark.settings import Limits
 from hark.speech import results, text
+from hark.speech.diarization import MISSING_WEIGHTS, Diarizer, SpeechEmbeddings
 from hark.speech.models import route
 from hark.speech.plan import Plan, validate
 from hark.speech.types import (
@@ -94,11 +95,13 @@ class Recognizer:
         *,
         more: tuple[Served, ...] = (),
         resolve_adaptation: AdaptationResolver | None = None,
+        diarizer: Diarizer | None = None,
     ) -> None:
         self.engine = engine
         self.model = model
         self.limits = limits
         self.served = (Served(engine, model), *more)
+        self.diarizer = diarizer
         self._fetch = fetch
         self._resolve_adaptation = resolve_adaptation
 
@@ -114,12 +117,31 @@ class Recognizer:
         a caller with its own routing chose) and this server's limits."""
         index = served_by if served_by is not None else route(config, self.models)
         request_plan = validate(config, self.served[index].info, self.limits)
+        if request_plan.speakers is not None:
+            self._speaker_diarizer().check()
         return replace(request_plan, served_by=index) if index else request_plan
 
     @property
     def models(self) -> list[ModelInfo]:
         """What each served model can do, in the operator's order."""
         return [served.info for served in self.served]
+
+    def _speaker_diarizer(self) -> Diarizer:
+        if self.diarizer is None:
+            raise FailedPrecondition(MISSING_WEIGHTS)
+        return self.diarizer
+
+    async def embed_speakers(self, channels: Array, offset: float = 0.0) -> SpeechEmbeddings:
+        """The speaker embeddings of (n_channels, n) samples' mixdown, for diarization."""
+        return await asyncio.to_thread(self._speaker_diarizer().embed, mixdown(channels), offset)
+
+    async def tag_speakers(
+        self, found: list[Result], parts: list[SpeechEmbeddings], request_plan: Plan
+    ) -> list[Result]:
+        """A whole recording's results with Google's last result of speaker-tagged words."""
+        if request_plan.speakers is None:
+            return found
+        return await asyncio.to_thread(Diarizer.tag, found, parts, request_plan.speakers)
 
     def engine_for(self, request_plan: Plan) -> EngineCalls:
         """The engine that decodes ``request_plan`` (the one ``validate`` routed it to)."""
@@ -134,6 +156,9 @@ class Recognizer:
         limit = audio.Limit(self.limits.sync_max_seconds, lambda: InvalidArgument(SYNC_TOO_LONG))
         decoded = await asyncio.to_thread(audio.decode, content, request_plan.audio, limit)
         found = await self.recognize_samples(decoded.channels, request_plan)
+        if request_plan.speakers is not None:
+            parts = [await self.embed_speakers(decoded.channels)]
+            found = await self.tag_speakers(found, parts, request_plan)
         return Recognition(
             results=tuple(found),
             total_billed_seconds=billed_seconds(decoded.duration, request_plan),

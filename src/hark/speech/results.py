@@ -116,7 +116,9 @@ def word_infos(words: Sequence[Word], plan: Plan, language: str = "") -> tuple[W
     """Google's WordInfo list: only when word offsets or word confidence are asked for. In an
     unspaced script each is one of the engine's tokens (``scripts``)."""
     config = plan.config
-    if not (config.enable_word_time_offsets or config.enable_word_confidence):
+    # Diarization gives each word its speaker and times (in the last result), so it needs them.
+    timed = config.enable_word_time_offsets or plan.speakers is not None
+    if not (timed or config.enable_word_confidence):
         return ()
     unspaced = scripts.unspaced(language)
     infos = []
@@ -130,7 +132,6 @@ def word_infos(words: Sequence[Word], plan: Plan, language: str = "") -> tuple[W
             rendered = profanity.mask_word(rendered)
         if not rendered:
             continue
-        timed = config.enable_word_time_offsets
         infos.append(
             WordInfo(
                 word=rendered,

@@ -65,6 +65,12 @@ class RecognitionConfig:
     enable_spoken_punctuation: bool | None = None
     enable_spoken_emojis: bool | None = None
     enable_speaker_diarization: bool = False
+    min_speaker_count: int = 0
+    """``diarizationConfig.minSpeakerCount``; 0 = unset (Google's default, 2)."""
+    max_speaker_count: int = 0
+    """``diarizationConfig.maxSpeakerCount``; 0 = unset (Google's default, 6)."""
+    diarization_speaker_count: int = 0
+    """v1p1beta1's deprecated ``diarizationSpeakerCount``: exactly this many; 0 = unset."""
     model: str = ""
     use_enhanced: bool = False
     anti_biasing: bool = False
@@ -85,6 +91,8 @@ class WordInfo:
     start_time: float = 0.0
     end_time: float = 0.0
     confidence: float = 0.0
+    speaker: int | None = None
+    """The speaker (1..N) who said the word, when diarization is asked; else None."""
 
 
 @dataclass(frozen=True)

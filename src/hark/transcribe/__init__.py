@@ -19,5 +19,19 @@ SUFFIXES = {"text": ".txt", "json": ".json", "srt": ".srt", "vtt": ".vtt", "word
 
 FractionDone = Callable[[float], object]
 """Called with the fraction of a file done, 0 to 1."""
+
+
+def speaker_range(text: str) -> tuple[int, int]:
+    """``--speakers``' value: ``""`` (2 to 6, Google's defaults), ``N`` or ``MIN-MAX``;
+    (0, 0) stands for the defaults. Raises ValueError for anything else."""
+    if not text:
+        return (0, 0)
+    low, _, high = text.partition("-")
+    bounds = (int(low), int(high or low))
+    if not 1 <= bounds[0] <= bounds[1] <= 6:
+        raise ValueError("speakers must be N or MIN-MAX with 1 <= MIN <= MAX <= 6")
+    return bounds
+
+
 Transcriber = Callable[[str, FractionDone], tuple[dict[str, Any], Recognition]]
 """Transcribes one file: (path, progress) -> (RecognizeResponse JSON, the same as core types)."""

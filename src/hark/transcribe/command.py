@@ -49,11 +49,14 @@ class Options:
     alternatives: int = 0
     profanity_filter: bool = False
     punctuation: bool = True
+    speakers: tuple[int, int] | None = None
+    """``--speakers``: (min, max) speakers to tell apart, (0, 0) for Google's defaults."""
 
 
 def recognition_config(options: Options, *, server_model: str = "") -> RecognitionConfig:
     """The RecognitionConfig the flags describe (``server_model``: Google's ``model`` field)."""
     timed = options.format in _TIMED
+    low, high = options.speakers or (0, 0)
     return RecognitionConfig(
         language_code=options.language or DEFAULT_LANGUAGE,
         max_alternatives=options.alternatives,
@@ -62,6 +65,9 @@ def recognition_config(options: Options, *, server_model: str = "") -> Recogniti
         enable_word_time_offsets=timed,
         enable_word_confidence=timed,
         enable_automatic_punctuation=options.punctuation,
+        enable_speaker_diarization=options.speakers is not None,
+        min_speaker_count=low,
+        max_speaker_count=high,
         model=server_model,
     )
 
@@ -200,4 +206,5 @@ def main_options(namespace: Any) -> Options:
         alternatives=namespace.alternatives,
         profanity_filter=namespace.profanity_filter,
         punctuation=namespace.punctuation,
+        speakers=getattr(namespace, "speakers", None),
     )

@@ -30,6 +30,12 @@ def config_json(config: RecognitionConfig, encoding: str) -> dict[str, Any]:
         body["speechContexts"] = [{"phrases": [p.value for p in config.speech_contexts]}]
     if config.model:
         body["model"] = config.model
+    if config.enable_speaker_diarization:
+        body["diarizationConfig"] = {
+            "enableSpeakerDiarization": True,
+            **({"minSpeakerCount": config.min_speaker_count} if config.min_speaker_count else {}),
+            **({"maxSpeakerCount": config.max_speaker_count} if config.max_speaker_count else {}),
+        }
     return body
 
 
@@ -61,6 +67,7 @@ def _alternative(alternative: dict[str, Any]) -> Alternative:
                 start_time=_seconds(word.get("startTime")),
                 end_time=_seconds(word.get("endTime")),
                 confidence=float(word.get("confidence", 0.0)),
+                speaker=int(word["speakerTag"]) if word.get("speakerTag") else None,
             )
             for word in alternative.get("words", [])
         ),
@@ -118,6 +125,9 @@ def _word_json(word: WordInfo) -> dict[str, Any]:
         body["word"] = word.word
     if word.confidence:
         body["confidence"] = _float32(word.confidence)
+    if word.speaker is not None:
+        body["speakerTag"] = word.speaker
+        body["speakerLabel"] = str(word.speaker)
     return body
 
 

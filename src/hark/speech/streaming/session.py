@@ -152,6 +152,11 @@ class _Session:
             raise InvalidArgument(
                 "Hark does not support separate recognition per channel in streaming."
             )
+        if self.plan.speakers is not None:
+            raise InvalidArgument(
+                "Hark does not support speaker diarization in streaming recognition;"
+                " use Recognize or LongRunningRecognize."
+            )
         self.policy = StreamingPolicy(policy_options(config, owner.tuning))
         limit = audio.Limit(self.limits.stream_max_seconds, self._too_long)
         self.decoder = audio.StreamDecoder(self.plan.audio, limit, mono=True)
