@@ -15,11 +15,13 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+import grpc
 import httpx
 import numpy as np
 import pytest
 from google.auth.credentials import AnonymousCredentials
-from google.cloud import speech_v1p1beta1
+from google.cloud import speech_v1p1beta1, speech_v2
+from google.cloud.speech_v2.services.speech.transports import SpeechGrpcTransport
 
 from hark.engine.loading import default_cache_root
 from hark.engine.pulled import SPEAKER_ENCODER
@@ -102,6 +104,33 @@ def test_three_speakers_through_googles_client(server: Server) -> None:
     ]
     assert {speaker for *_, speaker in found} == {1, 2, 3}
     assert accuracy(talk, found) >= 0.8
+
+
+def test_v2_speaker_labels_through_googles_grpc_client(server: Server) -> None:
+    talk = conversation(["lj", "ls1089"], seed=2, seconds=40)
+    channel = grpc.insecure_channel(server.grpc_target)
+    client = speech_v2.SpeechClient(transport=SpeechGrpcTransport(channel=channel))
+    config = speech_v2.RecognitionConfig(
+        auto_decoding_config={},
+        language_codes=["en-US"],
+        features=speech_v2.RecognitionFeatures(
+            diarization_config=speech_v2.SpeakerDiarizationConfig(
+                min_speaker_count=2, max_speaker_count=2
+            )
+        ),
+    )
+    response = client.recognize(
+        recognizer="projects/hark-tests/locations/global/recognizers/_",
+        config=config,
+        content=talk.wav(),
+    )
+    words = response.results[-1].alternatives[0].words
+    found = [
+        (w.start_offset.total_seconds(), w.end_offset.total_seconds(), int(w.speaker_label))
+        for w in words
+    ]
+    assert {speaker for *_, speaker in found} == {1, 2}
+    assert accuracy(talk, found) >= 0.9
 
 
 def test_long_running_keeps_identities_across_windows(server: Server, tmp_path: Path) -> None:

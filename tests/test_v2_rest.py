@@ -66,13 +66,16 @@ async def test_recognize_refusals_in_googles_words(server: httpx.AsyncClient) ->
     unknown_model = {"config": {**CONFIG, "model": "nope"}, "content": CONTENT}
     message = error(await server.post(IMPLICIT, json=unknown_model), 400, "INVALID_ARGUMENT")
     assert message == 'The model "nope" does not exist in the location named "global".'
-    diarize = {**CONFIG, "features": {"diarizationConfig": {"minSpeakerCount": 2}}}
+    bounds = {"minSpeakerCount": 3, "maxSpeakerCount": 2}
+    diarize = {**CONFIG, "features": {"diarizationConfig": bounds}}
     message = error(
         await server.post(IMPLICIT, json={"config": diarize, "content": CONTENT}),
         400,
         "INVALID_ARGUMENT",
     )
-    assert "speaker diarization is not supported" in message
+    assert message.endswith(
+        "min_speaker_count (3) must be less than or equal to max_speaker_count (2)."
+    )
     missing = PARENT + "/recognizers/nothing-here:recognize"
     response = await server.post(missing, json={"config": CONFIG, "content": CONTENT})
     assert error(response, 404, "NOT_FOUND") == "Requested entity was not found."

@@ -50,7 +50,7 @@ def text(results: Sequence[Result]) -> str:
     results, speakers = _with_speakers(results)
     if speakers:
         return "".join(
-            f"Speaker {turn[0].speaker}: {_joined(turn)}\n"
+            f"Speaker {turn[0].speaker}: {_joined(turn, _space(results))}\n"
             for turn in _turns(_spoken_words(results), speakers)
         )
     lines = [r.alternatives[0].transcript.strip() for r in results if r.alternatives]

@@ -91,6 +91,8 @@ def config_from_proto(config: Any, location: str) -> RecognitionConfig:
         enable_spoken_punctuation=True if features.enable_spoken_punctuation else None,
         enable_spoken_emojis=features.enable_spoken_emojis,
         enable_speaker_diarization=features.HasField("diarization_config"),
+        min_speaker_count=features.diarization_config.min_speaker_count,
+        max_speaker_count=features.diarization_config.max_speaker_count,
         model=core_model(config.model, location),
     )
 
@@ -211,3 +213,5 @@ def fill_alternative(target: Any, alternative: Alternative) -> None:
         if word.start_time or word.end_time:
             info.start_offset.FromNanoseconds(nanos(word.start_time))
             info.end_offset.FromNanoseconds(nanos(word.end_time))
+        if word.speaker is not None:
+            info.speaker_label = str(word.speaker)

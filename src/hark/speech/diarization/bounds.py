@@ -37,19 +37,19 @@ def speaker_bounds(config: RecognitionConfig) -> SpeakerBounds | None:
     )
     if low < 0 or high < 0 or exact < 0:
         raise invalid_config(
-            "Speaker counts in diarization_config must not be negative.", field=_FIELD
+            "Speaker counts in diarization_config must not be negative", field=_FIELD
         )
     if exact and not (low or high):
         low = high = exact
     if high > MOST_SPEAKERS or low > MOST_SPEAKERS:
         raise invalid_config(
             f"Speaker diarization supports at most {MOST_SPEAKERS} speakers:"
-            f" max_speaker_count must be between 1 and {MOST_SPEAKERS}.",
+            f" max_speaker_count must be between 1 and {MOST_SPEAKERS}",
             field=f"{_FIELD}.maxSpeakerCount",
         )
     if low and high and low > high:
         raise invalid_config(
-            f"min_speaker_count ({low}) must be less than or equal to max_speaker_count ({high}).",
+            f"min_speaker_count ({low}) must be less than or equal to max_speaker_count ({high})",
             field=f"{_FIELD}.minSpeakerCount",
         )
     # One bound given: the other defaults, but never past it.
