@@ -34,7 +34,7 @@ from hark.api.rpc_server import RpcServer, Tls
 from hark.api.websocket import StreamingSocket
 from hark.auth import ApiKeys
 from hark.core import Core, build_core
-from hark.jobs import JobState
+from hark.jobs import JobQueue, JobState, JobStore
 from hark.jobs.local import LocalJobQueue
 from hark.jobs.service import LongRunningRecognizer
 from hark.jobs.sqlite import SqliteJobStore
@@ -54,15 +54,17 @@ class Services:
     core: Core
     streaming: StreamingRecognizer
     long_running: LongRunningRecognizer
-    jobs: LocalJobQueue
-    store: SqliteJobStore
-    lock: IO[bytes]
+    jobs: JobQueue
+    store: JobStore
+    lock: IO[bytes] | None
+    """The data dir's lock: SQLite mode only (a fleet's processes may share a data dir)."""
 
     async def close(self) -> None:
         await self.jobs.close()
         await self.store.close()
         await self.core.close()
-        self.lock.close()
+        if self.lock is not None:
+            self.lock.close()
 
 
 class _QuietServer(uvicorn.Server):
@@ -87,6 +89,8 @@ def lock_data_dir(settings: Settings) -> IO[bytes]:
 
 async def build_services(settings: Settings) -> Services:
     """The core plus what a server adds: storage, streaming, durable jobs (workers started)."""
+    if settings.database:
+        return await _fleet_services(settings)
     lock = lock_data_dir(settings)
     storage = AudioStorage(settings.storage, settings.data_dir)
     storage.clean_work_dir()
@@ -109,6 +113,35 @@ async def build_services(settings: Settings) -> Services:
     )
     await jobs.start(long_running.run)
     return Services(core, streaming, long_running, jobs, store, lock)
+
+
+async def _fleet_services(settings: Settings) -> Services:
+    """An API replica of a fleet: operations in PostgreSQL, jobs only enqueued (``hark
+    worker`` runs them), no data-dir lock; it shares the data dir's buckets with the rest."""
+    from hark.jobs.fleet import FleetPolicy, FleetQueue, open_fleet, routed_model  # noqa: PLC0415
+
+    fleet = await open_fleet(settings.database)
+    try:
+        storage = AudioStorage(settings.storage, settings.data_dir)
+        core = await build_core(settings, fetch=storage.read)
+    except BaseException:
+        await fleet.close()
+        raise
+    streaming = StreamingRecognizer(core.recognizer, slots=settings.engine.workers)
+    jobs_settings = settings.jobs
+    policy = FleetPolicy(
+        jobs_settings.job_queue, jobs_settings.stalled_seconds, jobs_settings.unserved_model
+    )
+    jobs = FleetQueue(fleet.store, fleet.app, route=routed_model(core.recognizer), policy=policy)
+    long_running = LongRunningRecognizer(
+        core.recognizer,
+        store=fleet.store,
+        queue=jobs,
+        storage=storage,
+        limits=settings.limits,
+        render_output=operations.output_json,
+    )
+    return Services(core, streaming, long_running, jobs, fleet.store, None)
 
 
 def observe(services: Services) -> Metrics:
