@@ -30,6 +30,7 @@ KEYS = ("--api-key", f"alice={ALICE}", "--api-key", f"bob={BOB}")
 BUCKET = "drill"
 CLOCKS = ("--heartbeat-seconds", "0.5", "--stalled-seconds", "2")
 """Fast clocks: a dead worker is found within about 2.5 s."""
+API_FLAGS = ("--stalled-seconds", "2", "--job-queue", "1000")
 WORKER_FLAGS = (
     *CLOCKS, "--max-attempts", "2", "--hang-seconds", "4", "--shutdown-grace-seconds", "5"
 )  # fmt: skip
@@ -61,6 +62,11 @@ class Worker:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def started(self) -> bool:
+        """Whether it serves (it logs a line then); a worker that exited fails the test."""
+        assert self.process.poll() is None, self.log()
+        return "Hark worker" in self.log()
+
 
 @dataclass
 class Fleet:
@@ -78,11 +84,11 @@ class Fleet:
 
     def start_apis(self, count: int = 2) -> None:
         for _ in range(count):
-            self.apis.append(
-                start_server(self.tmp, "--database", self.database, *KEYS, "--stalled-seconds", "2")
-            )
+            self.apis.append(start_server(self.tmp, "--database", self.database, *KEYS, *API_FLAGS))
 
-    def start_worker(self, *args: str, fake: bool = True, delay: float = 1.0) -> Worker:
+    def start_worker(
+        self, *args: str, fake: bool = True, delay: float = 1.0, wait: bool = True
+    ) -> Worker:
         number = len(self.workers)
         log_path = self.tmp / f"worker-{number}.log"
         program = [sys.executable, FAKE] if fake else [sys.executable, "-m", "hark", "worker"]
@@ -95,16 +101,18 @@ class Fleet:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         worker = Worker(process, log_path)
         self.workers.append(worker)
-        wait_until(lambda: "Hark worker" in worker.log() or process.poll() is not None, 60)
-        assert process.poll() is None, worker.log()
+        if wait:
+            wait_until(worker.started, 60, "worker not started")
         return worker
 
     def live(self) -> list[Worker]:
         return [worker for worker in self.workers if worker.process.poll() is None]
 
     def ensure_workers(self, count: int) -> list[Worker]:
-        while len(self.live()) < count:
-            self.start_worker()
+        """Start workers (at once) until ``count`` live."""
+        started = [self.start_worker(wait=False) for _ in range(count - len(self.live()))]
+        for worker in started:
+            wait_until(worker.started, 60, "worker not started")
         return self.live()
 
     def signal(self, worker: Worker, signum: signal.Signals) -> None:

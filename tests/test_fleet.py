@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -71,11 +72,15 @@ def test_all_workers_killed_with_four_in_flight(fleet: Fleet) -> None:
 
 
 def test_zombie_wakes_up_and_its_writes_are_rejected(fleet: Fleet) -> None:
-    fleet.ensure_workers(3)
+    for worker in fleet.live():  # the zombie must be the one that takes the job
+        fleet.signal(worker, signal.SIGTERM)
+    # Paused longer than the drills' 4 s watchdog, which would otherwise end it on waking.
+    zombie = fleet.start_worker("--hang-seconds", "120")
     name = fleet.submit(0, fleet.uri("zombie.wav", LONG))
-    zombie = fleet.running_on(name)
+    assert fleet.running_on(name) is zombie
     fleet.signal(zombie, signal.SIGSTOP)
     try:
+        fleet.ensure_workers(3)
         done = fleet.done(name, api=1)
     finally:
         fleet.signal(zombie, signal.SIGCONT)
@@ -117,7 +122,8 @@ def test_cancel_and_delete_across_replicas(fleet: Fleet) -> None:
 def test_listing_while_operations_complete(fleet: Fleet) -> None:
     fleet.ensure_workers(3)
     uri = fleet.uri("short.wav", 2.0)
-    created = [fleet.submit(index % 2, uri, key=BOB) for index in range(200)]
+    with ThreadPoolExecutor(8) as clients:
+        created = list(clients.map(lambda i: fleet.submit(i % 2, uri, key=BOB), range(200)))
     seen: list[str] = []
     token = ""
     while True:
@@ -132,8 +138,8 @@ def test_listing_while_operations_complete(fleet: Fleet) -> None:
     assert len(seen) == len(set(seen)) and set(created) <= set(seen)
     bad = fleet.call("GET", 0, "operations", BOB, params={"pageToken": "bm9wZQ=="})
     assert bad.status_code == 400
-    for name in created:  # free the workers for the next drills
-        fleet.call("POST", 0, f"operations/{name}:cancel", BOB)
+    with ThreadPoolExecutor(8) as clients:  # free the workers for the next drills
+        list(clients.map(lambda n: fleet.call("POST", 0, f"operations/{n}:cancel", BOB), created))
 
 
 def test_poison_job_fails_after_max_attempts(fleet: Fleet) -> None:
