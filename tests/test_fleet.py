@@ -15,13 +15,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import grpc
 import procrastinate
 import pytest
+from google.cloud import speech_v1
+from google.cloud.speech_v1.services.speech.transports import SpeechGrpcTransport
 
+from conftest import corpus_file, reference
 from fleet import ALICE, BOB, Fleet, migrate, wait_until
+from wer import wer
 
 pytestmark = pytest.mark.slow
 
+REAL = "en_librispeech_1089-134686-0000.flac"
 LONG = 360.0
 """Seconds of audio in a drill job: 3 windows, about 3 s of fake decoding."""
 
@@ -45,6 +51,29 @@ def test_created_on_one_replica_run_once_seen_on_the_other(fleet: Fleet) -> None
     done = fleet.done(name, api=1)
     assert done["response"]["results"] and done["metadata"]["progressPercent"] == 100
     assert fleet.completions(name) == 1 and fleet.row(name)["attempt"] == 1
+
+
+def test_google_clients_on_one_replica_see_operations_of_the_other(fleet: Fleet) -> None:
+    created = speech_v1.SpeechClient(
+        transport="rest", client_options={"api_endpoint": fleet.apis[0].url, "api_key": ALICE}
+    ).long_running_recognize(
+        config=speech_v1.RecognitionConfig(language_code="en-US"),
+        audio=speech_v1.RecognitionAudio(uri=fleet.uri("plain.wav", LONG)),
+    )
+    name = created.operation.name
+    over_rest = speech_v1.SpeechClient(
+        transport="rest", client_options={"api_endpoint": fleet.apis[1].url, "api_key": ALICE}
+    )
+    assert over_rest.transport.operations_client.get_operation(name).name == name
+    channel = grpc.insecure_channel(fleet.apis[1].grpc_target)
+    over_grpc = speech_v1.SpeechClient(transport=SpeechGrpcTransport(channel=channel))
+    key = [("x-goog-api-key", ALICE)]
+    wait_until(
+        lambda: over_grpc.transport.operations_client.get_operation(name, metadata=key).done,
+        60,
+        "not done over gRPC",
+    )
+    assert created.result(timeout=60).results  # type: ignore[no-untyped-call]  # polls replica 0
 
 
 def test_worker_killed_mid_job_completes_once_elsewhere(fleet: Fleet) -> None:
@@ -199,3 +228,17 @@ def test_no_worker_for_the_model(fleet: Fleet, tmp_path: Path) -> None:
     )
     assert reply.status_code == 400 and reply.json()["error"]["status"] == "FAILED_PRECONDITION"
     fleet.ensure_workers(1)
+
+
+def test_end_to_end_on_the_real_model(fleet: Fleet) -> None:
+    for worker in fleet.live():
+        fleet.signal(worker, signal.SIGTERM)
+    real = ("--model", "tiny.en", "--cpu-threads", "1", "--hang-seconds", "300")
+    fleet.start_worker(*real, fake=False)
+    target = fleet.data_dir / "buckets" / "drill" / REAL
+    target.write_bytes(corpus_file(REAL).read_bytes())
+    name = fleet.submit(0, f"gs://drill/{REAL}", enableWordTimeOffsets=True)
+    done = fleet.done(name, api=1, timeout=180)
+    text = " ".join(r["alternatives"][0]["transcript"] for r in done["response"]["results"])
+    assert wer(reference(REAL), text) <= 0.2
+    assert fleet.completions(name) == 1
