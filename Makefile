@@ -21,7 +21,13 @@ $(SERVE_STAMP): pyproject.toml | $(PY)
 $(TEST_STAMP): pyproject.toml | $(PY)
 	@echo "Installing Hark with its test tools into $(VENV) (the first time only; a few minutes)..."
 	$(PY) -m pip install --quiet --progress-bar on -e '.[test,multilingual]'
+	$(POSTGRES_INSTALL)
 	touch $@
+
+# The fleet tests start their own PostgreSQL from Debian's binaries (tests/pg_server.py).
+POSTGRES_INSTALL = @ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	|| if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	else echo "The fleet tests need PostgreSQL: sudo apt-get install -y postgresql"; fi
 
 install: $(SERVE_STAMP)
 
@@ -36,6 +42,7 @@ serve: $(SERVE_STAMP)
 
 ## Every test: real servers, the real model, the corpus in ../shared/corpus.
 test: $(TEST_STAMP) $(NODE_STAMP)
+	$(POSTGRES_INSTALL)
 	$(PY) -m pytest $(ARGS)
 
 ## Format check, lint, types, and the fast tests (no model).
