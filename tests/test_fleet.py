@@ -10,19 +10,22 @@ completions that matched), none is lost, a zombie's writes change nothing.
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import grpc
+import httpx
 import procrastinate
 import pytest
 from google.cloud import speech_v1
 from google.cloud.speech_v1.services.speech.transports import SpeechGrpcTransport
 
 from conftest import corpus_file, reference
-from fleet import ALICE, BOB, Fleet, migrate, wait_until
+from fleet_processes import ALICE, BOB, Fleet, migrate, wait_until
 from wer import wer
 
 pytestmark = pytest.mark.slow
@@ -51,6 +54,23 @@ def test_created_on_one_replica_run_once_seen_on_the_other(fleet: Fleet) -> None
     done = fleet.done(name, api=1)
     assert done["response"]["results"] and done["metadata"]["progressPercent"] == 100
     assert fleet.completions(name) == 1 and fleet.row(name)["attempt"] == 1
+
+
+def test_operator_sees_workers_and_queues(fleet: Fleet) -> None:
+    fleet.ensure_workers(3)
+    metrics = httpx.get(f"{fleet.apis[1].url}/metrics", timeout=30).text
+    assert 'hark_fleet_workers{health="alive"} 3.0' in metrics
+    assert 'hark_fleet_jobs{model="tiny.en",state="waiting"}' in metrics
+    command = [sys.executable, "-m", "hark", "jobs", "--database", fleet.database]
+    listed = subprocess.run(
+        [*command, "--stalled-seconds", "2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.count(" alive") == 3 and "\ntiny.en  0  0" in listed.stdout
 
 
 def test_google_clients_on_one_replica_see_operations_of_the_other(fleet: Fleet) -> None:

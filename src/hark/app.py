@@ -25,7 +25,7 @@ import uvicorn
 from hark.api import operations
 from hark.api.browser import BrowserPolicy
 from hark.api.deadlines import header_deadline
-from hark.api.metrics import Metrics
+from hark.api.metrics import FleetCounts, Metrics
 from hark.api.openai import OpenAIApi
 from hark.api.ready import Readiness
 from hark.api.rest import RestApi
@@ -58,6 +58,8 @@ class Services:
     store: JobStore
     lock: IO[bytes] | None
     """The data dir's lock: SQLite mode only (a fleet's processes may share a data dir)."""
+    fleet_counts: FleetCounts | None = None
+    """A fleet's queue depths and worker health, for the metrics (None: embedded)."""
 
     async def close(self) -> None:
         await self.jobs.close()
@@ -118,9 +120,11 @@ async def build_services(settings: Settings) -> Services:
 async def _fleet_services(settings: Settings) -> Services:
     """An API replica of a fleet: operations in PostgreSQL, jobs only enqueued (``hark
     worker`` runs them), no data-dir lock; it shares the data dir's buckets with the rest."""
+    # Imported here: the fleet's libraries (hark[fleet]) are not needed by the embedded server.
     from hark.jobs.fleet import FleetPolicy, FleetQueue, open_fleet, routed_model  # noqa: PLC0415
+    from hark.jobs.fleet_status import fleet_status  # noqa: PLC0415
 
-    fleet = await open_fleet(settings.database)
+    fleet = await open_fleet(settings.database, pool_size=16)
     try:
         storage = AudioStorage(settings.storage, settings.data_dir)
         core = await build_core(settings, fetch=storage.read)
@@ -141,7 +145,15 @@ async def _fleet_services(settings: Settings) -> Services:
         limits=settings.limits,
         render_output=operations.output_json,
     )
-    return Services(core, streaming, long_running, jobs, fleet.store, None)
+    stalled = jobs_settings.stalled_seconds
+
+    async def counts() -> tuple[dict[str, tuple[int, int]], int, int]:
+        status = await fleet_status(fleet.store.pool, stalled)
+        alive = sum(worker.alive for worker in status.workers)
+        queues = {queue.model: (queue.waiting, queue.running) for queue in status.queues}
+        return queues, alive, len(status.workers) - alive
+
+    return Services(core, streaming, long_running, jobs, fleet.store, None, counts)
 
 
 def observe(services: Services) -> Metrics:
@@ -151,6 +163,8 @@ def observe(services: Services) -> Metrics:
     pool.observer = metrics
     metrics.watch_queue(lambda: pool.waiting)
     metrics.watch_operations(services.store.count_by_state, [state.value for state in JobState])
+    if services.fleet_counts is not None:
+        metrics.watch_fleet(services.fleet_counts)
     metrics.model_loaded.labels(services.core.engine.info.name).set_function(
         lambda: 0.0 if pool.closed else 1.0
     )

@@ -18,7 +18,7 @@ from pathlib import Path
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
-from hark import __version__
+from hark import __version__, fleet_commands
 from hark.auth import secrets
 from hark.settings import build_settings, load_config, render_config
 from hark.transcribe import SUFFIXES
@@ -255,53 +255,6 @@ def _transcribe_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
     )
 
 
-def _worker_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    worker = commands.add_parser(
-        "worker",
-        help="run long-running recognitions for a fleet",
-        description="Run the long-running recognitions queued in a fleet's PostgreSQL by"
-        " `hark serve --database`. Every flag also reads HARK_<FLAG> and --config.",
-    )
-    worker.add_argument("--config", type=Path, help="a TOML file of settings (or HARK_CONFIG)")
-    worker.add_argument("--database", metavar="URL", help="the fleet's PostgreSQL URL")
-    worker.add_argument(
-        "--data-dir", type=Path, help="temporary audio and local buckets (may be shared)"
-    )
-    worker.add_argument("--model", action="append", help="repeat for several; as for serve")
-    worker.add_argument(
-        "--slots", dest="job_workers", type=int, help="operations run at once (default 1)"
-    )
-    worker.add_argument("--device", choices=["cpu", "cuda", "auto"], help="default auto")
-    worker.add_argument("--compute-type", help="CTranslate2 compute type")
-    worker.add_argument("--cpu-threads", type=int, help="threads per engine call (0 = auto)")
-    worker.add_argument("--workers", type=int, help="engine calls at once (default 1)")
-    worker.add_argument("--gcs", choices=["local", "cloud"], help="gs:// URIs, as for serve")
-    worker.add_argument("--file-root", dest="file_roots", action="append", type=Path)
-    worker.add_argument("--heartbeat-seconds", type=float, help="default 10")
-    worker.add_argument("--stalled-seconds", type=float, help="default 30")
-    worker.add_argument("--max-attempts", type=int, help="worker deaths per job (default 3)")
-    worker.add_argument("--hang-seconds", type=float, help="watchdog (default 600)")
-    worker.add_argument(
-        "--shutdown-grace-seconds",
-        type=float,
-        help="after SIGTERM, running jobs finish within this or are re-queued (default 30)",
-    )
-    worker.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
-    worker.add_argument("--log-format", choices=["text", "json"])
-
-
-def _fleet_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    database = commands.add_parser("db", help="the fleet's database")
-    actions = database.add_subparsers(dest="action", required=True)
-    migrate = actions.add_parser(
-        "migrate", help="create or upgrade the fleet's schema (idempotent; run at each deploy)"
-    )
-    migrate.add_argument("--database", metavar="URL", help="PostgreSQL URL (or HARK_DATABASE)")
-    jobs = commands.add_parser("jobs", help="a fleet's workers and queue depth per model")
-    jobs.add_argument("--database", metavar="URL", help="PostgreSQL URL (or HARK_DATABASE)")
-    jobs.add_argument("--stalled-seconds", type=float, help="silent longer: dead (default 30)")
-
-
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="hark", description="Speech-to-text with Google's API, on your own machine."
@@ -310,8 +263,7 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
     _serve_parser(commands)
     _transcribe_parser(commands)
-    _worker_parser(commands)
-    _fleet_parsers(commands)
+    fleet_commands.add_parsers(commands)
     return root
 
 
@@ -411,8 +363,6 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _fleet(args: argparse.Namespace) -> int:
     """``hark worker``, ``hark db migrate``, ``hark jobs``: the fleet's commands."""
-    from hark import fleet_commands  # noqa: PLC0415 - needs hark[fleet]; see _serve
-
     flags = {k: v for k, v in vars(args).items() if k not in {"command", "action", "config"}}
     for name in ("model", "file_roots"):
         if flags.get(name):

@@ -126,7 +126,9 @@ class FleetQueue:
     async def submit(self, job: Job, content: bytes | None) -> None:
         model = self._route(job.config)
         async with self._store.pool.connection() as db, db.transaction():
-            if await self._store.count_queued() >= self._policy.max_queue:
+            # Everything on this one connection: a second one from the pool per request
+            # would deadlock under a burst once every pooled connection waits for another.
+            if await _queued(db) >= self._policy.max_queue:
                 raise ResourceExhausted(
                     f"Too many long-running operations are waiting ({self._policy.max_queue});"
                     " retry later."
@@ -161,6 +163,12 @@ async def job_of(pool: AsyncConnectionPool, name: str) -> int | None:
         )
         row = await cursor.fetchone()
     return None if row is None else int(row[0])
+
+
+async def _queued(db: AsyncConnection) -> int:
+    cursor = await db.execute("SELECT count(*) FROM hark_operations WHERE state = 'queued'")
+    row = await cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
 async def live_slots(db: AsyncConnection, model: str, stalled_seconds: float) -> int:
