@@ -13,12 +13,15 @@ numbers; ``hark worker`` on tiny.en for part 2).
    (``--cpu-threads 1`` each); audio seconds per wall second, and the ratio.
 3. Cancel latency: a running job (fake engine, 2 s per window) cancelled through the API;
    seconds until its worker has let the job go (Procrastinate's job leaves ``doing``).
+4. WaitOperation across processes: seconds from a worker's completion to the return of the
+   replica's ``WaitOperation`` (LISTEN/NOTIFY; a 1 s poll behind it).
 
-    .venv/bin/python bench/fleet.py
+    .venv/bin/python bench/fleet.py [--parts dispatch cancel wait scaling]
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import tempfile
@@ -26,7 +29,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import grpc
 import psycopg
+from google.longrunning import operations_pb2
+from google.protobuf import duration_pb2
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -111,6 +117,37 @@ def cancel_latency(fleet: Fleet) -> None:
     )
 
 
+def wait_latency(fleet: Fleet) -> None:
+    """Seconds from a worker's completion (its ``end_time``) to the return of a
+    ``WaitOperation`` that the API replica was serving meanwhile."""
+    fleet.start_worker(delay=0.5)
+    uri = fleet.uri("wait.wav", 360.0)
+    lags: list[float] = []
+    with grpc.insecure_channel(fleet.apis[0].grpc_target) as channel:
+        wait = channel.unary_unary(
+            "/google.longrunning.Operations/WaitOperation",
+            request_serializer=operations_pb2.WaitOperationRequest.SerializeToString,
+            response_deserializer=operations_pb2.Operation.FromString,
+        )
+        for _ in range(10):
+            name = fleet.submit(0, uri)
+            request = operations_pb2.WaitOperationRequest(
+                name=name, timeout=duration_pb2.Duration(seconds=60)
+            )
+            wait(request, metadata=[("x-goog-api-key", ALICE)], timeout=90)
+            returned = time.time()
+            with psycopg.connect(fleet.database) as db:
+                row = db.execute(
+                    "SELECT end_time FROM hark_operations WHERE name = %s", (name,)
+                ).fetchone()
+            assert row is not None and row[0] > 0
+            lags.append(returned - float(row[0]))
+    print(
+        f"WaitOperation after another process's completion: median"
+        f" {statistics.median(lags) * 1000:.0f} ms, max {max(lags) * 1000:.0f} ms over {len(lags)}"
+    )
+
+
 def job_doing(database: str, name: str) -> bool:
     with psycopg.connect(database) as db:
         row = db.execute(
@@ -146,7 +183,13 @@ def stop_workers(fleet: Fleet) -> None:
         worker.process.wait(timeout=60)
 
 
+PARTS = {"dispatch": dispatch, "cancel": cancel_latency, "wait": wait_latency, "scaling": scaling}
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--parts", nargs="+", choices=list(PARTS), default=list(PARTS))
+    parts = parser.parse_args().parts
     with running_postgres() as server, tempfile.TemporaryDirectory() as tmp:
         assert server is not None, "PostgreSQL is not installed"
         database = server.database()
@@ -155,11 +198,9 @@ def main() -> None:
         tone(fleet.data_dir / "one.wav", 1.0, 0.3)
         try:
             fleet.start_apis(1)
-            dispatch(fleet)
-            stop_workers(fleet)
-            cancel_latency(fleet)
-            stop_workers(fleet)
-            scaling(fleet)
+            for part in parts:
+                PARTS[part](fleet)
+                stop_workers(fleet)
         finally:
             fleet.stop()
 

@@ -213,6 +213,17 @@ def test_hung_engine_exits_its_worker(fleet: Fleet) -> None:
     fleet.signal(again, signal.SIGKILL)
 
 
+def test_sigterm_past_the_grace_puts_the_job_back(fleet: Fleet) -> None:
+    fleet.ensure_workers(3)
+    name = fleet.submit(0, fleet.uri("cancel.wav", 1200.0))  # 10 windows: past the 5 s grace
+    leaving = fleet.running_on(name)
+    fleet.signal(leaving, signal.SIGTERM)
+    assert leaving.process.returncode == 0
+    assert f"operation {name}: put back in the queue" in leaving.log()
+    assert "response" in fleet.done(name, timeout=90)
+    assert fleet.completions(name) == 1 and fleet.row(name)["attempt"] == 2
+
+
 async def test_duplicate_delivery_completes_once(fleet: Fleet) -> None:
     fleet.ensure_workers(3)
     name = fleet.submit(0, fleet.uri("duplicate.wav", LONG))

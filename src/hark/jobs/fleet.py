@@ -35,7 +35,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from hark.errors import FailedPrecondition, ResourceExhausted
 from hark.jobs import Job, Runner, pg_schema
-from hark.jobs.postgres import PostgresJobStore, connection_pool
+from hark.jobs.postgres import Listener, PostgresJobStore, connection_pool
 from hark.speech.recognizer import Recognizer
 from hark.speech.types import RecognitionConfig
 
@@ -73,7 +73,7 @@ async def open_fleet(database: str, *, pool_size: int = 4) -> FleetDatabase:
         raise ValueError("the database is not migrated: run `hark db migrate --database URL`")
     app = procrastinate.App(connector=procrastinate.PsycopgConnector())
     await app.open_async(pool)
-    return FleetDatabase(PostgresJobStore(pool), app)
+    return FleetDatabase(PostgresJobStore(pool, Listener(database)), app)
 
 
 @dataclass

@@ -15,13 +15,17 @@ by itself when PostgreSQL restarts.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import psycopg
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from hark.errors import InvalidArgument
 from hark.jobs import Job, JobError, JobState, Page, serial
@@ -30,6 +34,8 @@ from hark.speech.types import Recognition, RecognitionConfig
 if TYPE_CHECKING:
     from typing import LiteralString
 
+log = logging.getLogger(__name__)
+
 _COLUMNS = (
     "name, api_version, state, config, uri, output_uri, progress, start_time,"
     " last_update_time, end_time, result, error_code, error_message,"
@@ -37,6 +43,10 @@ _COLUMNS = (
 )
 _OPEN = "('queued', 'running')"
 _TOKEN_PREFIX = "pg:"
+CHANNEL = "hark_operation_ended"
+"""The NOTIFY channel; the payload is the operation's name."""
+POLL_SECONDS = 1.0
+"""The longest a waiter goes without looking at the operation itself."""
 
 
 def connection_pool(database: str, *, size: int = 4) -> AsyncConnectionPool:
@@ -52,11 +62,13 @@ def connection_pool(database: str, *, size: int = 4) -> AsyncConnectionPool:
 
 
 class PostgresJobStore:
-    """Operations in PostgreSQL, through ``pool`` (opened by the caller, closed by ``close``)."""
+    """Operations in PostgreSQL, through ``pool`` (opened by the caller, closed by ``close``);
+    ``listener`` wakes ``changed`` waiters."""
 
     def __init__(
         self,
         pool: AsyncConnectionPool,
+        listener: Listener,
         *,
         attempt: int | None = None,
         on_progress: Callable[[int], object] | None = None,
@@ -64,6 +76,7 @@ class PostgresJobStore:
         self.pool = pool
         self._attempt = attempt
         self._on_progress = on_progress
+        self._listener = listener
 
     @property
     def attempt(self) -> int | None:
@@ -73,7 +86,7 @@ class PostgresJobStore:
     def fenced(self, attempt: int, on_progress: Callable[[int], object]) -> PostgresJobStore:
         """This store as one attempt of a worker sees it: its writes need ``attempt``, and
         each progress report calls ``on_progress(percent)`` first (the worker's watchdog)."""
-        return PostgresJobStore(self.pool, attempt=attempt, on_progress=on_progress)
+        return PostgresJobStore(self.pool, self._listener, attempt=attempt, on_progress=on_progress)
 
     async def create(self, job: Job, content: bytes | None) -> None:
         async with self.pool.connection() as db:
@@ -171,8 +184,17 @@ class PostgresJobStore:
         )
 
     async def progress(self, name: str, percent: int, now: float) -> bool:
+        """As the Protocol says, best effort: while the database is unreachable (a restart)
+        the work goes on (True) and the next report tries again."""
         if self._on_progress is not None:
             self._on_progress(percent)
+        try:
+            return await self._progress(name, percent, now)
+        except (psycopg.OperationalError, PoolTimeout) as error:
+            log.warning("operation %s: progress not stored (%s)", name, _first_line(error))
+            return True
+
+    async def _progress(self, name: str, percent: int, now: float) -> bool:
         return await self._write(
             "UPDATE hark_operations SET progress = %s, last_update_time = %s"
             " WHERE name = %s AND state = 'running'",
@@ -188,6 +210,8 @@ class PostgresJobStore:
         result: Recognition | None = None,
         error: JobError | None = None,
     ) -> bool:
+        """As the Protocol says; the end is announced (NOTIFY) in the same transaction, to
+        every replica waiting for it (``changed``)."""
         return await self._write(
             "UPDATE hark_operations SET state = %s, result = %s, error_code = %s,"
             " error_message = %s, progress = CASE WHEN %s THEN 100 ELSE progress END,"
@@ -198,6 +222,7 @@ class PostgresJobStore:
                 None if error is None else error.code, None if error is None else error.message,
                 state is JobState.DONE, now, now, name,
             ),
+            ends=name,
         )  # fmt: skip
 
     async def output_failed(self, name: str, error: JobError) -> bool:
@@ -225,19 +250,78 @@ class PostgresJobStore:
             return cursor.rowcount
 
     async def close(self) -> None:
+        await self._listener.close()
         await self.pool.close()
 
     async def _one(self, sql: LiteralString, args: tuple[Any, ...]) -> Any:
         async with self.pool.connection() as db:
             return await (await db.execute(sql, args)).fetchone()
 
-    async def _write(self, sql: LiteralString, args: tuple[Any, ...]) -> bool:
-        """Run one change of ``name`` (the last argument); fenced by this store's attempt."""
+    async def changed(self, name: str, timeout: float) -> None:
+        """When a NOTIFY says ``name`` ended, or after at most ``POLL_SECONDS`` (NOTIFY is
+        not durable: a listener that reconnects may have missed one)."""
+        await self._listener.wait(name, min(timeout, POLL_SECONDS))
+
+    async def _write(self, sql: LiteralString, args: tuple[Any, ...], *, ends: str = "") -> bool:
+        """Run one change of an operation; fenced by this store's attempt. A change that
+        ``ends`` the named operation also NOTIFYs its name, in the same transaction."""
         if self._attempt is not None:
             sql += " AND attempt = %s"
             args = (*args, self._attempt)
         async with self.pool.connection() as db:
-            return (await db.execute(sql, args)).rowcount == 1
+            changed = (await db.execute(sql, args)).rowcount == 1
+            if changed and ends:
+                await db.execute("SELECT pg_notify(%s, %s)", (CHANNEL, ends))
+            return changed
+
+
+class Listener:
+    """One LISTEN connection per process, started by the first waiter, reconnecting after a
+    failure (a PostgreSQL restart): it wakes the waiters of each operation that ends."""
+
+    def __init__(self, conninfo: str) -> None:
+        self._conninfo = conninfo
+        self._waiters: dict[str, set[asyncio.Event]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.listening = False
+        """Whether notifications arrive now (False while connecting or reconnecting)."""
+
+    async def wait(self, name: str, timeout: float) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._listen(), name="hark-operations-listener")
+        event = asyncio.Event()
+        self._waiters.setdefault(name, set()).add(event)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), max(0.0, timeout))
+        finally:
+            waiting = self._waiters.get(name, set())
+            waiting.discard(event)
+            if not waiting:
+                self._waiters.pop(name, None)
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with await AsyncConnection.connect(self._conninfo, autocommit=True) as db:
+                    await db.execute(f"LISTEN {CHANNEL}")
+                    self.listening = True
+                    async for notice in db.notifies():
+                        for event in self._waiters.get(notice.payload, ()):
+                            event.set()
+            except psycopg.Error as error:
+                log.info("operations listener: %s; reconnecting", str(error).strip())
+            self.listening = False
+            await asyncio.sleep(1.0)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def _job(row: Any) -> Job:

@@ -19,22 +19,28 @@ Around the jobs: a heartbeat row in ``hark_workers`` (models, slots: routing and
 reaper at a time, by advisory lock), and a watchdog thread that exits the process when an
 engine call hangs (no progress for ``hang_seconds``), so the reaper gives its jobs to
 another worker. SIGTERM stops taking jobs and lets running ones finish for ``grace_seconds``;
-what is still running then is put back in the queue.
+what is still running then is put back in the queue. A database restart is ridden out:
+progress writes are best effort, and beginning and completing an attempt are tried again
+for twice ``stalled_seconds``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import procrastinate
+import psycopg
 from procrastinate.job_context import AbortReason, JobContext
+from psycopg_pool import PoolTimeout
 
 from hark.errors import INTERNAL_MESSAGE, Code, SpeechError
 from hark.jobs import Job, JobError, JobState, Runner
@@ -42,6 +48,7 @@ from hark.jobs.fleet import TASK, queue_for
 from hark.jobs.postgres import PostgresJobStore
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 HUNG_EXIT = 70
 """The exit status of a worker whose engine call hung (EX_SOFTWARE)."""
@@ -110,7 +117,8 @@ class FleetWorker:
                 await db.execute("DELETE FROM hark_workers WHERE name = %s", (self.name,))
 
     async def _attempt(self, context: JobContext, name: str) -> None:
-        begun = await self._store.begin(name, self.name, time.time())
+        begin = functools.partial(self._store.begin, name, self.name, time.time())
+        begun = await _persistently(begin, self._policy.stalled_seconds * 2)
         if begun is None:
             log.info("operation %s: not open any more; job %s ends", name, context.job.id)
             return
@@ -141,7 +149,10 @@ class FleetWorker:
         except Exception:
             log.exception("operation %s failed", job.name)
             state, error = JobState.FAILED, JobError(Code.INTERNAL, INTERNAL_MESSAGE)
-        if await fenced.finish(job.name, state, time.time(), result=result, error=error):
+        finish = functools.partial(
+            fenced.finish, job.name, state, time.time(), result=result, error=error
+        )
+        if await _persistently(finish, self._policy.stalled_seconds * 2):
             log.info("operation %s: completed %s (attempt %d)", job.name, state.name, attempt)
         else:
             log.warning(
@@ -238,3 +249,17 @@ class FleetWorker:
                 )
             finally:
                 await db.execute("SELECT pg_advisory_unlock(%s)", (_REAPER_LOCK,))
+
+
+async def _persistently(call: Callable[[], Awaitable[T]], patience: float) -> T:
+    """``call()``, tried again while the database is unreachable (a restart, a failover),
+    for up to ``patience`` seconds; then its error."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            return await call()
+        except (psycopg.OperationalError, PoolTimeout) as error:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("database unreachable (%s); trying again", str(error).strip())
+            await asyncio.sleep(1.0)
