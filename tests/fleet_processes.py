@@ -13,6 +13,7 @@ import sys
 import time
 import wave
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,8 +84,12 @@ class Fleet:
         return self.tmp / "data"
 
     def start_apis(self, count: int = 2) -> None:
-        for _ in range(count):
-            self.apis.append(start_server(self.tmp, "--database", self.database, *KEYS, *API_FLAGS))
+        with ThreadPoolExecutor(count) as starting:  # each loads tiny.en: at once
+            started = starting.map(
+                lambda _: start_server(self.tmp, "--database", self.database, *KEYS, *API_FLAGS),
+                range(count),
+            )
+            self.apis.extend(started)
 
     def start_worker(
         self, *args: str, fake: bool = True, delay: float = 1.0, wait: bool = True
