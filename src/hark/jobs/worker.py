@@ -40,6 +40,7 @@ from typing import TypeVar
 import procrastinate
 import psycopg
 from procrastinate.job_context import AbortReason, JobContext
+from psycopg import AsyncConnection
 from psycopg_pool import PoolTimeout
 
 from hark.errors import INTERNAL_MESSAGE, Code, SpeechError
@@ -227,6 +228,18 @@ class FleetWorker:
             except Exception as error:
                 log.warning("reaper failed: %r", error)
 
+    async def _still_beating(self, db: AsyncConnection, name: str) -> bool:
+        """Whether the worker running operation ``name`` still beats in ``hark_workers``:
+        Procrastinate stops its own heartbeat when a worker starts its graceful shutdown,
+        while the jobs it lets finish are still running."""
+        cursor = await db.execute(
+            "SELECT 1 FROM hark_operations o JOIN hark_workers w ON w.name = o.worker"
+            " WHERE o.name = %s AND o.state = 'running'"
+            " AND w.heartbeat > now() - make_interval(secs => %s)",
+            (name, self._policy.stalled_seconds),
+        )
+        return await cursor.fetchone() is not None
+
     async def _reap_once(self) -> None:
         """Re-queue the jobs of dead workers (one reaper in the fleet at a time)."""
         manager = self._app.job_manager
@@ -241,6 +254,8 @@ class FleetWorker:
                     seconds_since_heartbeat=self._policy.stalled_seconds
                 )
                 for job in stalled:
+                    if await self._still_beating(db, str(job.task_kwargs.get("name", ""))):
+                        continue
                     await manager.retry_job(job)
                     log.warning("job %s (%s) lost its worker: re-queued", job.id, job.task_kwargs)
                 await db.execute(
