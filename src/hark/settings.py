@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -278,6 +279,8 @@ def render_config(settings: Settings) -> str:
         elif value is None:
             lines.append(f"# {name.replace('_', '-')}: not set")
             continue
+        elif name == "database":  # a URL's password is a secret like the keys
+            shown = json.dumps(re.sub(r"(://[^:/@\s]+:)[^@\s]+@", r"\1***@", str(value)))
         else:
             shown = json.dumps(str(value))
         lines.append(f"{name.replace('_', '-')} = {shown}")
