@@ -228,17 +228,24 @@ class FleetWorker:
             except Exception as error:
                 log.warning("reaper failed: %r", error)
 
-    async def _still_beating(self, db: AsyncConnection, name: str) -> bool:
-        """Whether the worker running operation ``name`` still beats in ``hark_workers``:
-        Procrastinate stops its own heartbeat when a worker starts its graceful shutdown,
-        while the jobs it lets finish are still running."""
+    async def _abandoned(self, db: AsyncConnection, name: str) -> bool:
+        """Whether a stalled Procrastinate job of operation ``name`` is to be run again: not
+        while Hark's own heartbeat of the worker running it goes on (Procrastinate stops its
+        heartbeat during a graceful shutdown, while jobs finish), nor once that worker has
+        put the operation back in the queue with a new job (running the old one too would
+        only be a duplicate). An ended or deleted operation's job is run again: it ends at
+        once, and Procrastinate's row with it."""
         cursor = await db.execute(
-            "SELECT 1 FROM hark_operations o JOIN hark_workers w ON w.name = o.worker"
-            " WHERE o.name = %s AND o.state = 'running'"
-            " AND w.heartbeat > now() - make_interval(secs => %s)",
-            (name, self._policy.stalled_seconds),
+            "SELECT o.state, w.heartbeat > now() - make_interval(secs => %s)"
+            " FROM hark_operations o LEFT JOIN hark_workers w ON w.name = o.worker"
+            " WHERE o.name = %s",
+            (self._policy.stalled_seconds, name),
         )
-        return await cursor.fetchone() is not None
+        row = await cursor.fetchone()
+        if row is None:
+            return True
+        state, beating = row
+        return state != "queued" and not (state == "running" and beating)
 
     async def _reap_once(self) -> None:
         """Re-queue the jobs of dead workers (one reaper in the fleet at a time)."""
@@ -254,7 +261,7 @@ class FleetWorker:
                     seconds_since_heartbeat=self._policy.stalled_seconds
                 )
                 for job in stalled:
-                    if await self._still_beating(db, str(job.task_kwargs.get("name", ""))):
+                    if not await self._abandoned(db, str(job.task_kwargs.get("name", ""))):
                         continue
                     await manager.retry_job(job)
                     log.warning("job %s (%s) lost its worker: re-queued", job.id, job.task_kwargs)
