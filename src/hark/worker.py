@@ -85,5 +85,4 @@ async def _serve_jobs(
         grace_seconds=settings.shutdown_grace_seconds,
     )
     worker = FleetWorker(store, app, runner_for, policy)
-    log.info("Hark worker %s: %s, %d slot(s)", worker.name, ", ".join(models), jobs.job_workers)
     await worker.run()

@@ -96,7 +96,13 @@ class FleetWorker:
 
     async def run(self) -> None:
         """Serve until stopped by a signal; the heartbeat row goes with the worker."""
-        await self._heartbeat()
+        await self._heartbeat()  # from now on, API replicas route this worker's models here
+        log.info(
+            "Hark worker %s: %s, %d slot(s)",
+            self.name,
+            ", ".join(self._policy.models),
+            self._policy.slots,
+        )
         threading.Thread(target=self._watch, name="hark-watchdog", daemon=True).start()
         side = [asyncio.create_task(self._beat_forever()), asyncio.create_task(self._reap())]
         try:
