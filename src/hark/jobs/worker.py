@@ -106,6 +106,20 @@ class FleetWorker:
         threading.Thread(target=self._watch, name="hark-watchdog", daemon=True).start()
         side = [asyncio.create_task(self._beat_forever()), asyncio.create_task(self._reap())]
         try:
+            while not await self._serve_queues():
+                await asyncio.sleep(1.0)
+        finally:
+            for task in side:
+                task.cancel()
+            await asyncio.gather(*side, return_exceptions=True)
+            async with self._store.pool.connection() as db:
+                await db.execute("DELETE FROM hark_workers WHERE name = %s", (self.name,))
+
+    async def _serve_queues(self) -> bool:
+        """Run Procrastinate's worker: True once a signal stopped it, False when it failed
+        (after a database outage longer than ``stalled_seconds`` another worker may have
+        pruned its registration, and Procrastinate then stops; it starts again here)."""
+        try:
             await self._app.run_worker_async(
                 queues=[queue_for(model) for model in self._policy.models],
                 concurrency=self._policy.slots,
@@ -116,12 +130,10 @@ class FleetWorker:
                 abort_job_polling_interval=0.5,
                 shutdown_graceful_timeout=self._policy.grace_seconds,
             )
-        finally:
-            for task in side:
-                task.cancel()
-            await asyncio.gather(*side, return_exceptions=True)
-            async with self._store.pool.connection() as db:
-                await db.execute("DELETE FROM hark_workers WHERE name = %s", (self.name,))
+        except procrastinate.exceptions.ProcrastinateException as error:
+            log.warning("the job loop stopped (%r); starting it again", error)
+            return False
+        return True
 
     async def _attempt(self, context: JobContext, name: str) -> None:
         begin = functools.partial(self._store.begin, name, self.name, time.time())
