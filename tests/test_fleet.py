@@ -279,8 +279,8 @@ def test_no_worker_for_the_model(fleet: Fleet, tmp_path: Path) -> None:
 
 
 def test_end_to_end_on_the_real_model(fleet: Fleet) -> None:
-    for worker in fleet.live():
-        fleet.signal(worker, signal.SIGTERM)
+    for worker in fleet.live():  # the fake ones: the real worker must take the job
+        fleet.signal(worker, signal.SIGKILL)
     real = ("--model", "tiny.en", "--cpu-threads", "1", "--hang-seconds", "300")
     fleet.start_worker(*real, fake=False)
     target = fleet.data_dir / "buckets" / "drill" / REAL

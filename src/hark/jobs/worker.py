@@ -130,8 +130,12 @@ class FleetWorker:
                 abort_job_polling_interval=0.5,
                 shutdown_graceful_timeout=self._policy.grace_seconds,
             )
-        except procrastinate.exceptions.ProcrastinateException as error:
-            log.warning("the job loop stopped (%r); starting it again", error)
+        except procrastinate.exceptions.ConnectorException as error:
+            # Only an outage, or the registration pruned meanwhile; anything else (a failure
+            # while a signal stops the worker, say) ends the process as it is.
+            if not isinstance(error.__cause__, psycopg.OperationalError | psycopg.IntegrityError):
+                raise
+            log.warning("the job loop stopped (%r); starting it again", error.__cause__)
             return False
         return True
 
