@@ -24,7 +24,13 @@ $(TEST_STAMP): pyproject.toml | $(PY)
 	@# The console's browser tests drive Debian's chromium (never a downloaded browser).
 	test -x /usr/bin/chromium || apt-get install -y chromium \
 		|| { apt-get update && apt-get install -y chromium; }
+	$(POSTGRES_INSTALL)
 	touch $@
+
+# The fleet tests start their own PostgreSQL from Debian's binaries (tests/pg_server.py).
+POSTGRES_INSTALL = @ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	|| if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	else echo "The fleet tests need PostgreSQL: sudo apt-get install -y postgresql"; fi
 
 install: $(SERVE_STAMP)
 
@@ -45,6 +51,7 @@ serve: $(SERVE_STAMP) models
 
 ## Every test: real servers, the real model, the corpus in ../shared/corpus.
 test: $(TEST_STAMP) $(NODE_STAMP) models
+	$(POSTGRES_INSTALL)
 	$(PY) -m pytest $(ARGS)
 
 ## Format check, lint, types, and the fast tests (no model).

@@ -155,3 +155,18 @@ def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = start_server(tmp_path_factory.mktemp("keyed"), "--api-key", "test-key")
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """One real PostgreSQL for the session (tests/pg_server.py); each fleet module makes its
+    own database on it. Missing binaries skip the fleet tests, except in CI (``CI=true``),
+    whose script installs them."""
+    from pg_server import running_postgres
+
+    with running_postgres() as server:
+        if server is None:
+            if os.environ.get("CI"):
+                pytest.fail("PostgreSQL is not installed (apt-get install -y postgresql)")
+            pytest.skip("PostgreSQL is not installed (apt-get install -y postgresql)")
+        yield server

@@ -28,7 +28,7 @@ from hark.api.browser import BrowserPolicy
 from hark.api.console import Console
 from hark.api.convert import V1, V1P1BETA1
 from hark.api.deadlines import header_deadline
-from hark.api.metrics import Metrics
+from hark.api.metrics import FleetCounts, Metrics
 from hark.api.openai import OpenAIApi
 from hark.api.ready import Readiness
 from hark.api.rest import RestApi
@@ -43,7 +43,7 @@ from hark.api.v2.service import SpeechV2
 from hark.api.websocket import StreamingSocket
 from hark.auth import ApiKeys
 from hark.core import Core, build_core
-from hark.jobs import JobState
+from hark.jobs import JobQueue, JobState, JobStore
 from hark.jobs.local import LocalJobQueue
 from hark.jobs.service import LongRunningRecognizer
 from hark.jobs.sqlite import SqliteJobStore
@@ -66,17 +66,21 @@ class Services:
     core: Core
     streaming: StreamingRecognizer
     long_running: LongRunningRecognizer
-    jobs: LocalJobQueue
-    store: SqliteJobStore
-    lock: IO[bytes]
+    jobs: JobQueue
+    store: JobStore
+    lock: IO[bytes] | None
+    """The data dir's lock: SQLite mode only (a fleet's processes may share a data dir)."""
     resources: Resources
+    fleet_counts: FleetCounts | None = None
+    """A fleet's queue depths and worker health, for the metrics (None: embedded)."""
 
     async def close(self) -> None:
         await self.jobs.close()
         await self.store.close()
         await self.resources.store.close()
         await self.core.close()
-        self.lock.close()
+        if self.lock is not None:
+            self.lock.close()
 
 
 class _QuietServer(uvicorn.Server):
@@ -101,6 +105,8 @@ def lock_data_dir(settings: Settings) -> IO[bytes]:
 
 async def build_services(settings: Settings) -> Services:
     """The core plus what a server adds: storage, streaming, durable jobs (workers started)."""
+    if settings.database:
+        return await _fleet_services(settings)
     lock = lock_data_dir(settings)
     storage = AudioStorage(settings.storage, settings.data_dir)
     storage.clean_work_dir()
@@ -128,6 +134,49 @@ async def build_services(settings: Settings) -> Services:
     return Services(core, streaming, long_running, jobs, store, lock, resources)
 
 
+async def _fleet_services(settings: Settings) -> Services:
+    """An API replica of a fleet: operations in PostgreSQL, jobs only enqueued (``hark
+    worker`` runs them), no data-dir lock; it shares the data dir's buckets with the rest."""
+    # Imported here: the fleet's libraries (hark[fleet]) are not needed by the embedded server.
+    from hark.jobs.fleet import FleetPolicy, FleetQueue, open_fleet, routed_model  # noqa: PLC0415
+    from hark.jobs.fleet_status import fleet_status  # noqa: PLC0415
+
+    fleet = await open_fleet(settings.database, pool_size=16)
+    try:
+        storage = AudioStorage(settings.storage, settings.data_dir)
+        # v2 resources stay in the (shared) data dir's SQLite file; see the README's fleet notes.
+        resources = Resources(SqliteResourceStore(settings.data_dir / "resources.sqlite3"))
+        core = await build_core(
+            settings, fetch=storage.read, resolve_adaptation=StoredAdaptation(resources)
+        )
+    except BaseException:
+        await fleet.close()
+        raise
+    streaming = StreamingRecognizer(core.recognizer, slots=settings.engine.workers)
+    jobs_settings = settings.jobs
+    policy = FleetPolicy(
+        jobs_settings.job_queue, jobs_settings.stalled_seconds, jobs_settings.unserved_model
+    )
+    jobs = FleetQueue(fleet.store, fleet.app, route=routed_model(core.recognizer), policy=policy)
+    long_running = LongRunningRecognizer(
+        core.recognizer,
+        store=fleet.store,
+        queue=jobs,
+        storage=storage,
+        limits=settings.limits,
+        render_output=operations.output_json,
+    )
+    stalled = jobs_settings.stalled_seconds
+
+    async def counts() -> tuple[dict[str, tuple[int, int]], int, int]:
+        status = await fleet_status(fleet.store.pool, stalled)
+        alive = sum(worker.alive for worker in status.workers)
+        queues = {queue.model: (queue.waiting, queue.running) for queue in status.queues}
+        return queues, alive, len(status.workers) - alive
+
+    return Services(core, streaming, long_running, jobs, fleet.store, None, resources, counts)
+
+
 def observe(services: Services) -> Metrics:
     """The server's metrics (a registry of its own), fed by the engine pool and the store."""
     metrics = Metrics()
@@ -135,6 +184,8 @@ def observe(services: Services) -> Metrics:
     pool.observer = metrics
     metrics.watch_queue(lambda: pool.waiting)
     metrics.watch_operations(services.store.count_by_state, [state.value for state in JobState])
+    if services.fleet_counts is not None:
+        metrics.watch_fleet(services.fleet_counts)
     metrics.model_loaded.labels(services.core.engine.info.name).set_function(
         lambda: 0.0 if pool.closed else 1.0
     )

@@ -18,7 +18,7 @@ from pathlib import Path
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
-from hark import __version__
+from hark import __version__, fleet_commands
 from hark.auth import secrets
 from hark.settings import build_settings, load_config, render_config
 from hark.transcribe import SUFFIXES, speaker_range
@@ -197,6 +197,23 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--tls-cert", type=Path, help="PEM certificate chain: serve REST and gRPC over TLS"
     )
     serve.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
+    serve.add_argument(
+        "--database",
+        metavar="URL",
+        help="run as an API replica of a fleet: operations in this PostgreSQL"
+        " (postgresql://...), run by `hark worker` processes; default: embedded SQLite",
+    )
+    serve.add_argument(
+        "--unserved-model",
+        choices=["refuse", "queue"],
+        help="fleet: a request for a model no live worker serves is refused"
+        " FAILED_PRECONDITION (default) or left queued until one starts",
+    )
+    serve.add_argument(
+        "--stalled-seconds",
+        type=float,
+        help="fleet: a worker without a heartbeat this long serves nothing (default 30)",
+    )
 
 
 def _transcribe_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -291,6 +308,7 @@ def parser() -> argparse.ArgumentParser:
     _serve_parser(commands)
     _transcribe_parser(commands)
     _models_parser(commands)
+    fleet_commands.add_parsers(commands)
     return root
 
 
@@ -302,6 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _transcribe(args)
     if args.command == "models":
         return _models_pull(args)
+    if args.command in {"worker", "db", "jobs"}:
+        return _fleet(args)
     return 2
 
 
@@ -399,6 +419,24 @@ def _serve(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as error:
         return _failed(settings.log_format, f"hark: cannot start: {error}")
     return 0
+
+
+def _fleet(args: argparse.Namespace) -> int:
+    """``hark worker``, ``hark db migrate``, ``hark jobs``: the fleet's commands."""
+    flags = {k: v for k, v in vars(args).items() if k not in {"command", "action", "config"}}
+    for name in ("model", "file_roots"):
+        if flags.get(name):
+            flags[name] = tuple(flags[name])
+    config = getattr(args, "config", None) or os.environ.get("HARK_CONFIG") or None
+    try:
+        settings = build_settings(flags, file=load_config(Path(config)) if config else None)
+    except ValueError as error:
+        print(f"hark: cannot start: {error}", file=sys.stderr)
+        return 1
+    setup_logging(settings.log_level, settings.log_format)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactSecrets())
+    return fleet_commands.run(args.command, settings)
 
 
 def setup_logging(level: str, log_format: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -102,6 +103,17 @@ class JobSettings:
     """Operations waiting for a worker before new ones get RESOURCE_EXHAUSTED."""
     operation_retention_seconds: float = 432_000.0
     """How long finished operations are kept (Google: 5 days)."""
+    unserved_model: str = "refuse"
+    """Fleet only: a request for a model no live worker serves is refused FAILED_PRECONDITION
+    (``refuse``) or accepted and left queued until one starts (``queue``)."""
+    heartbeat_seconds: float = 10.0
+    """Fleet only: how often a worker shows it is alive (and the reaper looks for dead ones)."""
+    stalled_seconds: float = 30.0
+    """Fleet only: a worker silent this long is dead; its jobs are re-queued elsewhere."""
+    max_attempts: int = 3
+    """Fleet only: worker deaths one operation may cause before it fails (a poison job)."""
+    hang_seconds: float = 600.0
+    """Fleet only: a job showing no progress this long means a hung engine; the worker exits."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +167,9 @@ class Settings:
     """PEM private key of ``tls_cert``."""
     shutdown_grace_seconds: float = 30.0
     """How long in-flight calls may run after SIGTERM/SIGINT before they are cut."""
+    database: str = ""
+    """A PostgreSQL URL (``postgresql://user@host/db``): run as one of a fleet, operations
+    in that database and jobs run by ``hark worker``; empty: embedded (SQLite, in-process)."""
 
 
 _ENV_PREFIX = "HARK_"
@@ -267,6 +282,8 @@ def render_config(settings: Settings) -> str:
         elif value is None:
             lines.append(f"# {name.replace('_', '-')}: not set")
             continue
+        elif name == "database":  # a URL's password is a secret like the keys
+            shown = json.dumps(re.sub(r"(://[^:/@\s]+:)[^@\s]+@", r"\1***@", str(value)))
         else:
             shown = json.dumps(str(value))
         lines.append(f"{name.replace('_', '-')} = {shown}")

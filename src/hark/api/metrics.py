@@ -29,6 +29,8 @@ _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0
 _RTF_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 
 CountByState = Callable[[], Awaitable[dict[str, int]]]
+FleetCounts = Callable[[], Awaitable[tuple[dict[str, tuple[int, int]], int, int]]]
+"""A fleet's ({model: (waiting, running)}, live workers, dead workers)."""
 """Operations in the store, by state name (``queued``, ``running``, ``done``, ...)."""
 
 
@@ -95,6 +97,18 @@ class Metrics:
             ["model"],
             registry=registry,
         )
+        self.fleet_jobs = Gauge(
+            "hark_fleet_jobs",
+            "A fleet's operations per model: waiting in its queue or running on a worker.",
+            ["model", "state"],
+            registry=registry,
+        )
+        self.fleet_workers = Gauge(
+            "hark_fleet_workers",
+            "A fleet's workers: alive (a recent heartbeat) or dead (none for --stalled-seconds).",
+            ["health"],
+            registry=registry,
+        )
         self._refreshers: list[Callable[[], Awaitable[None]]] = []
 
     # -- the access log's calls
@@ -142,6 +156,19 @@ class Metrics:
             counts = await count_by_state()
             for state in states:
                 self.operations.labels(state).set(counts.get(state, 0))
+
+        self._refreshers.append(refresh)
+
+    def watch_fleet(self, counts: FleetCounts) -> None:
+        """Refresh the ``hark_fleet_*`` gauges from the fleet's database at each scrape."""
+
+        async def refresh() -> None:
+            queues, alive, dead = await counts()
+            for model, (waiting, running) in queues.items():
+                self.fleet_jobs.labels(model, "waiting").set(waiting)
+                self.fleet_jobs.labels(model, "running").set(running)
+            self.fleet_workers.labels("alive").set(alive)
+            self.fleet_workers.labels("dead").set(dead)
 
         self._refreshers.append(refresh)
 

@@ -138,6 +138,10 @@ class JobStore(Protocol):
     async def purge(self, finished_before: float) -> int:
         """Delete jobs that finished before ``finished_before``; how many."""
 
+    async def changed(self, name: str, timeout: float) -> None:
+        """Return when job ``name`` may have ended, or after at most ``timeout`` seconds (a
+        store that cannot tell returns after a short poll interval)."""
+
     async def close(self) -> None: ...
 
 

@@ -157,7 +157,7 @@ class LongRunningRecognizer:
         """The operation once done, or as it is after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         while not (job := await self.get(name, owner)).done and time.monotonic() < deadline:
-            await asyncio.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
+            await self.store.changed(name, deadline - time.monotonic())
         return job
 
     async def run(self, job: Job) -> Recognition:

@@ -61,6 +61,8 @@ _COLUMNS = (
     " output_error_code, output_error_message, owner"
 )
 _OPEN = "('queued', 'running')"
+POLL_SECONDS = 0.25
+"""How often ``WaitOperation`` looks at an operation again."""
 
 
 class SqliteJobStore:
@@ -199,6 +201,10 @@ class SqliteJobStore:
     async def purge(self, finished_before: float) -> int:
         sql = f"DELETE FROM jobs WHERE end_time > 0 AND end_time < ? AND state NOT IN {_OPEN}"
         return await self._run(lambda db: _write(db, sql, (finished_before,)))
+
+    async def changed(self, name: str, timeout: float) -> None:
+        """A poll interval: one process owns this store, and its jobs end within it."""
+        await asyncio.sleep(min(POLL_SECONDS, max(0.0, timeout)))
 
     async def close(self) -> None:
         await self._run(lambda db: db.close())
