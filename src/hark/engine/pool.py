@@ -36,7 +36,7 @@ from hark.engine import (
     Stop,
     Transcript,
 )
-from hark.engine.scheduler import StepScheduler
+from hark.engine.scheduler import Prepare, StepScheduler
 from hark.errors import ResourceExhausted, Unavailable
 
 T = TypeVar("T")
@@ -73,6 +73,9 @@ class _Call:
     samples: Samples | None = None
     options: DecodeOptions | None = None
     audio_seconds: float = 0.0
+    prepare: Prepare | None = None
+    """For a scheduler's step: chooses the call (and its audio seconds) on the event loop
+    when a worker takes the entry, so cursors that arrived while it waited join it."""
 
     def joins(self, first: _Call) -> bool:
         return (
@@ -227,13 +230,13 @@ class EnginePool:
         )
         return cast(T, await self._enqueue(entry))
 
-    async def _run_step(self, call: Callable[[], Any], audio_seconds: float) -> Any:
+    async def _run_step(self, prepare: Prepare) -> Any:
         """A scheduler's call: queued behind the others, never refused for a full queue (its
         cursors were admitted when their transcriptions began)."""
         if self._closed:
             raise Unavailable("Hark is shutting down.")
         future = asyncio.get_running_loop().create_future()
-        return await self._enqueue(_Call(call, future, audio_seconds=audio_seconds))
+        return await self._enqueue(_Call(_unprepared, future, prepare=prepare))
 
     async def _enqueue(self, entry: _Call) -> Any:
         self._start_workers()
@@ -273,14 +276,20 @@ class EnginePool:
 
     async def _run_one(self, loop: asyncio.AbstractEventLoop, entry: _Call) -> None:
         started = time.monotonic()
+        call, audio_seconds = entry.call, entry.audio_seconds
         try:
-            result = await loop.run_in_executor(self._executor, entry.call)
+            if entry.prepare is not None:
+                # One turn of the loop first: callers whose calls just ended (a cursor's
+                # start) register their cursors, and join this step.
+                await asyncio.sleep(0)
+                call, audio_seconds = entry.prepare()
+            result = await loop.run_in_executor(self._executor, call)
         except Exception as exc:
             _settle(entry, exc=exc)
         else:
             _settle(entry, result=result)
         finally:
-            self.observer.engine_call(time.monotonic() - started, entry.audio_seconds)
+            self.observer.engine_call(time.monotonic() - started, audio_seconds)
 
     async def _run_batch(self, loop: asyncio.AbstractEventLoop, entries: list[_Call]) -> None:
         batch = [entry.samples for entry in entries if entry.samples is not None]
@@ -299,6 +308,10 @@ class EnginePool:
         finally:
             audio = sum(entry.audio_seconds for entry in entries)
             self.observer.engine_call(time.monotonic() - started, audio)
+
+
+def _unprepared() -> None:
+    raise RuntimeError("a step's call is chosen by its prepare")
 
 
 def _settle(entry: _Call, *, result: Any = None, exc: BaseException | None = None) -> None:

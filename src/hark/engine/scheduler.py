@@ -24,8 +24,11 @@ from typing import Any
 from hark.engine import Decode, DecodeOptions, Engine, Progress, Samples, Stop, Stopped, Transcript
 from hark.errors import Unavailable
 
-RunCall = Callable[[Callable[[], Any], float], Awaitable[Any]]
-"""Runs a blocking engine call (given the seconds of audio it covers) and returns its result."""
+Prepare = Callable[[], tuple[Callable[[], Any], float]]
+"""Chooses, on the event loop, a blocking engine call and the seconds of audio it covers."""
+RunCall = Callable[[Prepare], Awaitable[Any]]
+"""Queues an engine call, to be chosen by ``Prepare`` when the engine is free for it, and
+returns its result."""
 
 STEP_SECONDS = 30.0
 """Audio one step covers at most (Whisper's window): what a step is reported as covering."""
@@ -77,7 +80,7 @@ class StepScheduler:
         is asked before each of its steps, and True raises ``Stopped``.
         """
         engine = self._engine
-        decode: Decode = await self._run(lambda: engine.start(samples, options), 0.0)
+        decode: Decode = await self._run(lambda: (lambda: engine.start(samples, options), 0.0))
         if decode.done:
             return decode.transcript()
         future: asyncio.Future[Transcript] = asyncio.get_running_loop().create_future()
@@ -106,11 +109,11 @@ class StepScheduler:
 
     async def _stepper(self) -> None:
         while True:
-            batch = self._take()
-            if not batch:
+            if not any(not cursor.busy for cursor in self._cursors):
                 self._wake.clear()
                 await self._wake.wait()
                 continue
+            batch: list[_Cursor] = []
             try:
                 await self._step(batch)
             finally:
@@ -146,11 +149,18 @@ class StepScheduler:
                 self._cursors.remove(cursor)
 
     async def _step(self, batch: list[_Cursor]) -> None:
-        decodes = [cursor.decode for cursor in batch]
-        self.batch_sizes[len(batch)] += 1
+        """One engine call for the cursors free when the engine is (they fill ``batch``)."""
         engine = self._engine
+
+        def prepare() -> tuple[Callable[[], Any], float]:
+            batch.extend(self._take())
+            if batch:
+                self.batch_sizes[len(batch)] += 1
+            decodes = [cursor.decode for cursor in batch]
+            return (lambda: engine.step(decodes) if decodes else None), STEP_SECONDS * len(batch)
+
         try:
-            await self._run(lambda: engine.step(decodes), STEP_SECONDS * len(batch))
+            await self._run(prepare)
         except Exception as exc:
             for cursor in batch:
                 self._finish(cursor, exc=exc)
