@@ -162,3 +162,24 @@ async def test_windows_of_one_file_in_flight_come_back_in_order() -> None:
     assert ends == sorted(ends) and ends[-1] > 590
     # With three windows in flight, their steps shared engine calls.
     assert max(len(step) for step in engine.steps) == 3
+
+
+async def test_a_failing_hook_fails_its_own_cursor_only() -> None:
+    engine = FakeEngine(delay=0.005)
+    pool = EnginePool(engine, max_batch=4)
+
+    def broken_stop() -> bool:
+        raise RuntimeError("stop hook broke")
+
+    def broken_progress(_: float) -> None:
+        raise ValueError("progress hook broke")
+
+    fine = asyncio.create_task(pool.transcribe(speech(120, 1), DecodeOptions()))
+    with pytest.raises(RuntimeError, match="stop hook"):
+        await pool.transcribe(
+            speech(120), DecodeOptions(), progress=lambda _: None, stop=broken_stop
+        )
+    with pytest.raises(ValueError, match="progress hook"):
+        await pool.transcribe(speech(120), DecodeOptions(), progress=broken_progress)
+    assert (await fine).duration == 120
+    await pool.close()

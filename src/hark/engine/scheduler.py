@@ -143,8 +143,8 @@ class StepScheduler:
         for cursor in list(self._cursors):
             if cursor.busy:
                 continue
-            if not cursor.gone and cursor.stop is not None and cursor.stop():
-                cursor.future.set_exception(Stopped())
+            if not cursor.gone and cursor.stop is not None:
+                _ask_stop(cursor)
             if cursor.gone:
                 self._cursors.remove(cursor)
 
@@ -168,8 +168,8 @@ class StepScheduler:
         for cursor in batch:
             if cursor.decode.done:
                 self._finish(cursor)
-            elif cursor.progress is not None and not cursor.gone:
-                cursor.progress(cursor.decode.decoded_seconds)
+            elif not cursor.gone:
+                _report(cursor)
 
     def _finish(self, cursor: _Cursor, *, exc: Exception | None = None) -> None:
         if cursor in self._cursors:
@@ -178,7 +178,28 @@ class StepScheduler:
             return
         if exc is not None:
             cursor.future.set_exception(exc)
-            return
-        if cursor.progress is not None:
-            cursor.progress(cursor.decode.decoded_seconds)
-        cursor.future.set_result(cursor.decode.transcript())
+        elif _report(cursor):
+            cursor.future.set_result(cursor.decode.transcript())
+
+
+def _ask_stop(cursor: _Cursor) -> None:
+    """Ask the cursor's ``stop``; True (or a failure of its own) ends the cursor's decode."""
+    assert cursor.stop is not None
+    try:
+        if cursor.stop():
+            cursor.future.set_exception(Stopped())
+    except Exception as exc:  # the caller's hook: its failure is the caller's, not the batch's
+        cursor.future.set_exception(exc)
+
+
+def _report(cursor: _Cursor) -> bool:
+    """Tell the cursor's ``progress`` how far it got; False if that failed (the cursor's
+    caller then gets the failure)."""
+    if cursor.progress is None:
+        return True
+    try:
+        cursor.progress(cursor.decode.decoded_seconds)
+    except Exception as exc:
+        cursor.future.set_exception(exc)
+        return False
+    return True
