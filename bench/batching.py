@@ -154,13 +154,28 @@ def raw_sequential(args: argparse.Namespace, files: list[np.ndarray]) -> tuple[f
 async def batched(
     args: argparse.Namespace, engine: WhisperEngine, files: list[np.ndarray]
 ) -> tuple[float, Counter[int]]:
-    pool = EnginePool(engine, workers=1, max_queue=1000, max_batch=args.max_batch)
+    pool = EnginePool(Unclosed(engine), workers=1, max_queue=1000, max_batch=args.max_batch)
     started = time.perf_counter()
     await asyncio.gather(*(recognize(pool, engine.info, f, args.cursors) for f in files))
     wall = time.perf_counter() - started
     sizes = Counter(pool.scheduler.batch_sizes)
     await pool.close()
     return wall, sizes
+
+
+class Unclosed:
+    """Lends the engine to one pool after another (a pool closes its engine)."""
+
+    def __init__(self, engine: WhisperEngine) -> None:
+        self.info = engine.info
+        self.transcribe = engine.transcribe
+        self.transcribe_batch = engine.transcribe_batch
+        self.n_best = engine.n_best
+        self.start = engine.start
+        self.step = engine.step
+
+    def close(self) -> None:
+        pass
 
 
 def report(label: str, audio: float, raw_wall: float, wall: float, sizes: Counter[int]) -> None:
@@ -194,7 +209,7 @@ def wer_table(args: argparse.Namespace, engine: WhisperEngine) -> None:
         samples = decode_audio(str(CORPUS / name))
         reference = references[name]["transcript_normalized"]
         today = asyncio.run(recognize(Direct(engine), engine.info, samples, 1))
-        pool = EnginePool(engine, max_batch=args.max_batch)
+        pool = EnginePool(Unclosed(engine), max_batch=args.max_batch)
         now = asyncio.run(_with_pool(pool, engine, samples, args.cursors))
         print(f"  {name:44} today {wer(reference, today):.3f}  batched {wer(reference, now):.3f}")
 
