@@ -15,7 +15,7 @@ All in one process on the embedded tiny.en, measured against the raw engine in t
 Also printed: how many cursors each engine step advanced, and where the engine's time went.
 
     .venv/bin/python bench/batching.py [--minutes 10] [--max-batch 8] [--cursors 4]
-        [--device cuda] [--skip-rss] [--skip-wer]
+        [--device cuda] [--skip-rss] [--skip-wer] [--only-steps]
 """
 
 from __future__ import annotations
@@ -223,6 +223,28 @@ async def _with_pool(
         await pool.close()
 
 
+def step_ratio(engine: WhisperEngine, all_speech: np.ndarray, size: int, rounds: int) -> None:
+    """``size`` windows (different stretches of speech) stepped one call each, then in one
+    batched call, alternating ``rounds`` times: the engine-level gain, robust to a machine
+    whose load drifts (both halves of a round see about the same load)."""
+    options = DecodeOptions(language="en")
+    windows = [all_speech[i * 400_000 : i * 400_000 + 480_000] for i in range(size)]
+    for turn in range(rounds):
+        singles = [engine.start(w, options) for w in windows]
+        started = time.perf_counter()
+        for decode in singles:
+            engine.step([decode])
+        alone = time.perf_counter() - started
+        together = [engine.start(w, options) for w in windows]
+        started = time.perf_counter()
+        engine.step(together)
+        shared = time.perf_counter() - started
+        print(
+            f"  round {turn + 1}: {size} single steps {alone:5.1f} s, one step of {size}"
+            f" {shared:5.1f} s: x{alone / shared:.2f}"
+        )
+
+
 def tiled(all_speech: np.ndarray, minutes: float) -> np.ndarray:
     size = int(minutes * 60 * 16000)
     return np.tile(all_speech, int(np.ceil(size / len(all_speech))))[:size]
@@ -259,14 +281,21 @@ def main() -> None:
     parser.add_argument("--cpu-threads", type=int, default=0)
     parser.add_argument("--skip-rss", action="store_true")
     parser.add_argument("--skip-wer", action="store_true")
+    parser.add_argument(
+        "--only-steps", action="store_true", help="only the engine-level step comparison"
+    )
     parser.add_argument("--rss-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child:
         rss_child(args)
         return
-    instrument()
     engine = load(args)
     all_speech = speech()
+    print(f"Engine steps, {args.max_batch} windows alone vs batched:")
+    step_ratio(engine, all_speech, args.max_batch, rounds=3)
+    if args.only_steps:
+        return
+    instrument()
     jobs = slices(all_speech)
     raw_wall, _ = raw_sequential(args, jobs)
     wall, sizes = asyncio.run(batched(args, engine, jobs))
