@@ -15,14 +15,14 @@ All in one process on the embedded tiny.en, measured against the raw engine in t
 Also printed: how many cursors each engine step advanced, and where the engine's time went.
 
     .venv/bin/python bench/batching.py [--minutes 10] [--max-batch 8] [--cursors 4]
-        [--device cuda] [--skip-rss] [--skip-wer] [--only-steps]
+        [--device cuda] [--skip-rss] [--skip-wer] [--only-steps | --only-rss | --only-wer]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import resource
+import os
 import subprocess
 import sys
 import tempfile
@@ -37,7 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
-from baseline import raw_transcribe, wav_bytes  # noqa: E402
+from baseline import peak_rss_mb, raw_transcribe, wav_bytes  # noqa: E402
 from hark.audio import iter_file  # noqa: E402
 from hark.engine import (  # noqa: E402
     DecodeOptions,
@@ -256,7 +256,8 @@ def rss_child(args: argparse.Namespace) -> None:
     engine = load(args)
     pool = EnginePool(engine, max_batch=args.max_batch)
     asyncio.run(_with_pool(pool, engine, Path(args.rss_child), args.cursors))
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec.
+    print(peak_rss_mb(os.getpid()))
 
 
 def rss(args: argparse.Namespace, all_speech: np.ndarray) -> None:
@@ -284,13 +285,21 @@ def main() -> None:
     parser.add_argument(
         "--only-steps", action="store_true", help="only the engine-level step comparison"
     )
+    parser.add_argument("--only-rss", action="store_true", help="only the peak RSS")
+    parser.add_argument("--only-wer", action="store_true", help="only the WER table")
     parser.add_argument("--rss-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child:
         rss_child(args)
         return
-    engine = load(args)
     all_speech = speech()
+    if args.only_rss:
+        rss(args, all_speech)
+        return
+    engine = load(args)
+    if args.only_wer:
+        wer_table(args, engine)
+        return
     print(f"Engine steps, {args.max_batch} windows alone vs batched:")
     step_ratio(engine, all_speech, args.max_batch, rounds=3)
     if args.only_steps:

@@ -96,3 +96,31 @@ async def test_long_files_through_batched_steps_keep_their_accuracy(
         assert wer(manifest()[name]["transcript_normalized"], text) <= bound, (name, text)
         assert starts == sorted(starts) and starts
     assert max(pool.scheduler.batch_sizes) >= 3  # windows of both files in one step
+
+
+@pytest.mark.slow
+def test_a_new_cursor_batched_with_a_mature_one_reads_as_alone() -> None:
+    """A cursor at its first step (no previous text) shares a step with one whose prompt holds
+    a minute of text: it must read what it reads alone (padding its prompt to the other's
+    length once made it skip a minute of speech)."""
+    engine = WhisperEngine.load("tiny.en", compute_type="int8")
+    spec = RecognitionConfig(language_code="en-US")
+    plan = Recognizer(EnginePool(engine), engine.info, Limits()).validate(spec)
+
+    def samples(name: str) -> np.ndarray:
+        chunks = iter_file(corpus_file(name), plan.audio, chunk_seconds=10)
+        return np.concatenate([chunk.mean(axis=0) for chunk in chunks]).astype(np.float32)
+
+    mature = engine.start(samples("long_en_ljspeech_LJ001-0001-0016_16k.flac"), plan.decode)
+    for _ in range(3):
+        engine.step([mature])
+    young = samples("long_en_multispeaker_16k.wav")[: 60 * SAMPLE_RATE]
+    alone, batched = engine.start(young, plan.decode), engine.start(young, plan.decode)
+    while not alone.done:
+        engine.step([alone])
+    while not batched.done:
+        engine.step([batched, mature] if not mature.done else [batched])
+    text = " ".join(segment.text for segment in batched.transcript().segments)
+    reference = " ".join(segment.text for segment in alone.transcript().segments)
+    assert wer(reference, text) <= 0.1, (reference, text)
+    engine.close()

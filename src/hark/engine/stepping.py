@@ -136,9 +136,8 @@ def step(model: WhisperModel, decodes: Sequence[WhisperDecode]) -> None:
     """Advance each of ``decodes`` (unfinished, equal ``batch_key``) by one window."""
     windows = [_window(model, decode) for decode in decodes]
     per_item = _encode(model, [window.mel for window in windows])
-    encoded = ctranslate2.StorageView.from_array(per_item)
-    prompts = _aligned([prompt(model, decode) for decode in decodes], decodes[0].tokenizer)
-    first = _generate(model, encoded, prompts, decodes[0].options, decodes[0].tokenizer)
+    prompts = [prompt(model, decode) for decode in decodes]
+    first = _generate_grouped(model, per_item, prompts, decodes)
     for index, (decode, window, result) in enumerate(zip(decodes, windows, first, strict=True)):
         own = ctranslate2.StorageView.from_array(np.ascontiguousarray(per_item[index : index + 1]))
         outcome = _judged(result, decode.tokenizer, decode.options.temperature)
@@ -177,29 +176,39 @@ def prompt(model: WhisperModel, decode: WhisperDecode) -> list[int]:
     )
 
 
-def _aligned(prompts: list[list[int]], tokenizer: Tokenizer) -> list[list[int]]:
-    """``prompts`` with their start-of-transcript tokens at one position, as CTranslate2's
-    batched ``generate`` requires: shorter previous texts are padded on their left with
-    spaces. Measured on the long corpus files: transcripts identical to unpadded decoding
-    (padding with the start-of-previous token instead raised one file's WER 0.04 -> 0.25)."""
-    positions = [p.index(tokenizer.sot) for p in prompts]
-    target = max(positions)
-    space = tokenizer.encode(" ")
-    aligned = []
-    for item, position in zip(prompts, positions, strict=True):
-        if position == target:
-            aligned.append(item)
-        elif position == 0:
-            aligned.append([tokenizer.sot_prev, *space * (target - 1), *item])
-        else:
-            aligned.append([item[0], *space * (target - position), *item[1:]])
-    return aligned
-
-
 def _window(model: WhisperModel, decode: WhisperDecode) -> _Window:
     assert decode.features is not None  # only unfinished decodes are stepped
     frames = min(model.feature_extractor.nb_max_frames, decode.content_frames - decode.seek)
     return _Window(pad_or_trim(decode.features[:, decode.seek : decode.seek + frames]), frames)
+
+
+def _generate_grouped(
+    model: WhisperModel,
+    encoded: np.ndarray[Any, Any],
+    prompts: list[list[int]],
+    decodes: Sequence[WhisperDecode],
+) -> list[Any]:
+    """The first pass of every item: one ``generate`` call per prompt length.
+
+    CTranslate2's batched ``generate`` needs every prompt's start-of-transcript token at one
+    position. Padding shorter previous texts does not work: a new cursor padded with spaces
+    next to a cursor with a full prompt skipped its first 60 s of speech. Cursors with a full
+    previous-text prompt (the 223-token cap, after a minute or so of speech) all have one
+    length and share a call; young ones share theirs only with prompts as long.
+    """
+    groups: dict[int, list[int]] = {}
+    for index, item in enumerate(prompts):
+        groups.setdefault(len(item), []).append(index)
+    results: list[Any] = [None] * len(prompts)
+    for indices in groups.values():
+        together = ctranslate2.StorageView.from_array(np.ascontiguousarray(encoded[indices]))
+        first = decodes[indices[0]]
+        found = _generate(
+            model, together, [prompts[i] for i in indices], first.options, first.tokenizer
+        )
+        for index, result in zip(indices, found, strict=True):
+            results[index] = result
+    return results
 
 
 def _generate(
