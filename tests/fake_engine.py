@@ -9,6 +9,10 @@ Two modes:
 
 ``delay`` makes every call sleep first, and ``peak_concurrency`` records how many calls
 overlapped, for queue and concurrency tests.
+
+Stepping (``start``/``step``, the scheduler's calls): a ``FakeDecode`` knows its whole transcript
+from the start and reveals it ``STEP_SECONDS`` per step; ``steps`` records which decodes
+(by ``ident``, numbered in start order) each ``step`` call advanced.
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from hark.engine import (
     SAMPLE_RATE,
+    Decode,
     DecodeOptions,
     Hypothesis,
     ModelInfo,
@@ -34,6 +40,7 @@ from hark.engine import (
     Word,
 )
 
+STEP_SECONDS = 30.0
 FRAME_SECONDS = 0.02
 MIN_GAP_SECONDS = 0.3
 """Quieter gaps shorter than this do not split a segment (pauses between words)."""
@@ -61,6 +68,8 @@ class FakeEngine:
         self.peak_concurrency = 0
         self.closed = False
         self.batch_sizes: list[int] = []
+        self.steps: list[list[int]] = []
+        self._started = 0
         self._active = 0
         self._lock = threading.Lock()
 
@@ -93,6 +102,22 @@ class FakeEngine:
         with self._busy():
             self.batch_sizes.append(len(batch))
             return [self.transcript(samples, options) for samples in batch]
+
+    def start(self, samples: Samples, options: DecodeOptions) -> FakeDecode:
+        """A decode that reveals ``transcript(samples)`` a step at a time (no engine time)."""
+        if self.closed:
+            raise RuntimeError("the engine is closed")
+        self._started += 1
+        return FakeDecode(self._started, self.transcript(samples, options), options)
+
+    def step(self, decodes: Sequence[Decode]) -> None:
+        """One ``delay`` for the whole batch; each decode moves ``STEP_SECONDS`` on."""
+        own = [decode for decode in decodes if isinstance(decode, FakeDecode)]
+        assert len(own) == len(decodes) and all(not d.done for d in own)
+        with self._busy():
+            self.steps.append([decode.ident for decode in own])
+            for decode in own:
+                decode.position = min(decode.full.duration, decode.position + STEP_SECONDS)
 
     def n_best(self, samples: Samples, options: DecodeOptions, count: int) -> list[Hypothesis]:
         """The transcript text, then ``"<text> (alternative N)"``; confidence 0.9, 0.8, ..."""
@@ -142,6 +167,32 @@ class FakeEngine:
             n += count
             segments.append(_segment(names, start, end))
         return tuple(segments)
+
+
+@dataclass(eq=False)
+class FakeDecode:
+    """``FakeEngine``'s cursor state: the transcript it will give, and how much is decoded."""
+
+    ident: int
+    full: Transcript
+    options: DecodeOptions
+    position: float = field(default=0.0)
+
+    @property
+    def done(self) -> bool:
+        return self.position >= self.full.duration
+
+    @property
+    def decoded_seconds(self) -> float:
+        return self.position
+
+    @property
+    def batch_key(self) -> Hashable:
+        return self.options.beam_size
+
+    def transcript(self) -> Transcript:
+        segments = tuple(s for s in self.full.segments if s.end <= self.position)
+        return Transcript(segments, self.full.language, self.full.duration)
 
 
 def _language(options: DecodeOptions) -> str:

@@ -374,6 +374,8 @@ class _Unclosable:
         self.transcribe = engine.transcribe
         self.transcribe_batch = engine.transcribe_batch
         self.n_best = engine.n_best
+        self.start = engine.start
+        self.step = engine.step
 
     def close(self) -> None:
         pass

@@ -20,6 +20,7 @@ import pytest
 
 from hark.engine import (
     SAMPLE_RATE,
+    Decode,
     DecodeOptions,
     Engine,
     Hypothesis,
@@ -204,6 +205,13 @@ class _Slowed:
     def n_best(self, samples: Samples, options: DecodeOptions, count: int) -> list[Hypothesis]:
         time.sleep(self.delay)
         return self.inner.n_best(samples, options, count)
+
+    def start(self, samples: Samples, options: DecodeOptions) -> Decode:
+        return self.inner.start(samples, options)
+
+    def step(self, decodes: Sequence[Decode]) -> None:
+        time.sleep(self.delay)
+        self.inner.step(decodes)
 
     def close(self) -> None:
         self.inner.close()

@@ -63,6 +63,11 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         help="waiting requests (≤30 s) decoded together in one engine call (default 8; 1 = off)",
     )
     serve.add_argument(
+        "--cursors-per-file",
+        type=int,
+        help="windows of one long file decoded at once, batched with all others (default 4)",
+    )
+    serve.add_argument(
         "--api-key",
         dest="api_keys",
         action="append",

@@ -67,6 +67,10 @@ class Limits:
     """Longest audio one ``/v1/audio`` request transcribes: the request holds its client (and
     the engine) until done, so it is kept well inside the OpenAI SDK's 600 s timeout on a
     modest CPU, while admitting an hour of speech (25 MB of 48 kbps MP3 is 73 minutes)."""
+    cursors_per_file: int = 4
+    """Windows of one long file recognised at once: each is a cursor of the engine's batched
+    steps (``engine/scheduler.py``), so a lone long file still fills batches. Memory per file
+    is this many windows (~8 MB of samples each per channel)."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ samples given.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -129,6 +129,30 @@ class ModelInfo:
     accuracy (tiny < base < small ...) when a request's ``model`` field chooses between them."""
 
 
+class Decode(Protocol):
+    """One long decode in progress (a cursor): the engine's own state between ``Engine.step``
+    calls. Only the engine that started it reads or advances it."""
+
+    @property
+    def done(self) -> bool:
+        """True once every sample is decoded; ``transcript`` is then final."""
+        ...
+
+    @property
+    def decoded_seconds(self) -> float:
+        """How far into the samples decoding has got."""
+        ...
+
+    @property
+    def batch_key(self) -> Hashable:
+        """Decodes with equal keys may share one ``Engine.step`` call."""
+        ...
+
+    def transcript(self) -> Transcript:
+        """What was decoded so far (all of it once ``done``)."""
+        ...
+
+
 class Engine(Protocol):
     """A loaded speech model. Methods block; callers run them off the event loop."""
 
@@ -155,6 +179,18 @@ class Engine(Protocol):
     ) -> list[Transcript]:
         """``transcribe`` of each of ``batch``, in order, with shared engine calls where the
         engine can (a batched decoder pass over clips of ≤30 s)."""
+        ...
+
+    def start(self, samples: Samples, options: DecodeOptions) -> Decode:
+        """Begin decoding ``samples`` (any length) a window at a time; nothing is decoded yet
+        unless the samples need no step at all (silence: ``done`` at once)."""
+        ...
+
+    def step(self, decodes: Sequence[Decode]) -> None:
+        """Advance each of ``decodes`` (unfinished, started here, equal ``batch_key``) by one
+        window of at most 30 s, in one shared engine call where the engine can. A decode
+        stepped to its end gives the same transcript as ``transcribe`` of its samples, up to
+        the numerical noise of batching."""
         ...
 
     def n_best(self, samples: Samples, options: DecodeOptions, count: int) -> list[Hypothesis]:

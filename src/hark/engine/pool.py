@@ -9,6 +9,10 @@ are ``transcribe`` entries with the same options, it takes them too (up to ``max
 them as one ``Engine.transcribe_batch`` call. Only the head of the queue is ever taken, so the
 order stays FIFO; batches form by themselves while the engine is busy, and a lone request is
 never held back waiting for company.
+
+Long audio (over 30 s, or any call that wants progress reports) is not one call: it becomes a
+cursor of the pool's ``StepScheduler`` (continuous batching, ``engine/scheduler.py``), whose
+steps advance up to ``max_batch`` cursors at once and queue here like any other call.
 """
 
 from __future__ import annotations
@@ -32,9 +36,13 @@ from hark.engine import (
     Stop,
     Transcript,
 )
+from hark.engine.scheduler import Prepare, StepScheduler
 from hark.errors import ResourceExhausted, Unavailable
 
 T = TypeVar("T")
+
+STEP_SAMPLES = 30 * SAMPLE_RATE
+"""Longer samples are decoded by the scheduler (Whisper sees 30 s per step)."""
 
 
 class PoolObserver(Protocol):
@@ -65,6 +73,9 @@ class _Call:
     samples: Samples | None = None
     options: DecodeOptions | None = None
     audio_seconds: float = 0.0
+    prepare: Prepare | None = None
+    """For a scheduler's step: chooses the call (and its audio seconds) on the event loop
+    when a worker takes the entry, so cursors that arrived while it waited join it."""
 
     def joins(self, first: _Call) -> bool:
         return (
@@ -117,6 +128,10 @@ class EnginePool:
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
         self.observer: PoolObserver = _Unobserved()
+        self.scheduler = StepScheduler(
+            engine, self._run_step, max_batch=max_batch, steppers=workers
+        )
+        """Where long transcriptions are decoded, a step at a time, batched across callers."""
 
     @property
     def closed(self) -> bool:
@@ -140,11 +155,18 @@ class EnginePool:
         progress: Progress | None = None,
         stop: Stop | None = None,
     ) -> Transcript:
-        """``Engine.transcribe`` on a worker thread, after the calls queued before it."""
-        if progress is not None or stop is not None:
-            # A batched call reports no progress and cannot stop one clip: this one runs alone.
+        """``Engine.transcribe`` on a worker thread, after the calls queued before it.
+
+        Over 30 s, or with ``progress``, the samples are decoded by the scheduler, a window at
+        a time among the other long decodes (``stop`` is then asked between windows).
+        """
+        if progress is not None or len(samples) > STEP_SAMPLES:
+            self.check_capacity()
+            return await self.scheduler.transcribe(samples, options, progress, stop)
+        if stop is not None:
+            # A batched call cannot stop one clip: this one runs alone.
             return await self._run(
-                lambda: self._engine.transcribe(samples, options, progress=progress, stop=stop),
+                lambda: self._engine.transcribe(samples, options, stop=stop),
                 audio=samples,
             )
         return await self._run(
@@ -177,6 +199,7 @@ class EnginePool:
         if self._closed:
             return
         self._closed = True
+        await self.scheduler.close()
         while not self._queue.empty():
             entry = self._queue.get_nowait()
             _settle(entry, exc=Unavailable("Hark is shutting down."))
@@ -198,18 +221,28 @@ class EnginePool:
         options: DecodeOptions | None = None,
     ) -> T:
         self.check_capacity()
-        self._start_workers()
-        future = asyncio.get_running_loop().create_future()
         entry = _Call(
             call,
-            future,
+            asyncio.get_running_loop().create_future(),
             audio if batchable else None,
             options,
             audio_seconds=len(audio) / SAMPLE_RATE,
         )
+        return cast(T, await self._enqueue(entry))
+
+    async def _run_step(self, prepare: Prepare) -> Any:
+        """A scheduler's call: queued behind the others, never refused for a full queue (its
+        cursors were admitted when their transcriptions began)."""
+        if self._closed:
+            raise Unavailable("Hark is shutting down.")
+        future = asyncio.get_running_loop().create_future()
+        return await self._enqueue(_Call(_unprepared, future, prepare=prepare))
+
+    async def _enqueue(self, entry: _Call) -> Any:
+        self._start_workers()
         self._admitted += 1
         self._queue.put_nowait(entry)
-        return cast(T, await entry.future)
+        return await entry.future
 
     def _start_workers(self) -> None:
         # Started on first use because tasks need the running loop.
@@ -243,14 +276,20 @@ class EnginePool:
 
     async def _run_one(self, loop: asyncio.AbstractEventLoop, entry: _Call) -> None:
         started = time.monotonic()
+        call, audio_seconds = entry.call, entry.audio_seconds
         try:
-            result = await loop.run_in_executor(self._executor, entry.call)
+            if entry.prepare is not None:
+                # One turn of the loop first: callers whose calls just ended (a cursor's
+                # start) register their cursors, and join this step.
+                await asyncio.sleep(0)
+                call, audio_seconds = entry.prepare()
+            result = await loop.run_in_executor(self._executor, call)
         except Exception as exc:
             _settle(entry, exc=exc)
         else:
             _settle(entry, result=result)
         finally:
-            self.observer.engine_call(time.monotonic() - started, entry.audio_seconds)
+            self.observer.engine_call(time.monotonic() - started, audio_seconds)
 
     async def _run_batch(self, loop: asyncio.AbstractEventLoop, entries: list[_Call]) -> None:
         batch = [entry.samples for entry in entries if entry.samples is not None]
@@ -269,6 +308,10 @@ class EnginePool:
         finally:
             audio = sum(entry.audio_seconds for entry in entries)
             self.observer.engine_call(time.monotonic() - started, audio)
+
+
+def _unprepared() -> None:
+    raise RuntimeError("a step's call is chosen by its prepare")
 
 
 def _settle(entry: _Call, *, result: Any = None, exc: BaseException | None = None) -> None:

@@ -33,6 +33,7 @@ from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from hark.engine import (
     SAMPLE_RATE,
+    Decode,
     DecodeOptions,
     Hypothesis,
     ModelInfo,
@@ -44,6 +45,7 @@ from hark.engine import (
     Transcript,
     Word,
     comparable,
+    stepping,
 )
 from hark.engine.loading import ModelUnavailable, resolve_model
 from hark.engine.rescoring import RescoringGenerator
@@ -233,6 +235,22 @@ class WhisperEngine:
             _segment(fw, words.get(index), duration) for index, fw in enumerate(decoded)
         )
         return Transcript(segments=segments, language=language, duration=duration)
+
+    def start(self, samples: Samples, options: DecodeOptions) -> stepping.WhisperDecode:
+        """A decode of ``samples`` to advance with ``step`` (see ``engine.stepping``): the
+        silence check and the language choice run here, the decoding in the steps."""
+        audio = _as_mono(samples)
+        if not _speaks(audio):
+            language = options.language or "en"
+            return stepping.start(self._loaded(), audio, language, options, speaks=False)
+        return stepping.start(self._loaded(), audio, self._language(audio, options), options)
+
+    def step(self, decodes: Sequence[Decode]) -> None:
+        """One window more of each decode, in one encoder call and one ``generate`` call."""
+        own = [decode for decode in decodes if isinstance(decode, stepping.WhisperDecode)]
+        if len(own) != len(decodes):
+            raise TypeError("step takes decodes started by this engine")
+        stepping.step(self._loaded(), own)
 
     def n_best(self, samples: Samples, options: DecodeOptions, count: int) -> list[Hypothesis]:
         """Up to ``count`` distinct transcripts of ≤30 s of audio from one beam search.

@@ -9,6 +9,7 @@ API's protobuf rendering by a test), made without protobuf: Google's message cla
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -53,7 +54,16 @@ def local_transcriber(
                 plan = with_knobs(plan, WhisperKnobs(detect_language=True))
 
             def transcribe(path: str, progress: FractionDone) -> tuple[dict[str, Any], Recognition]:
-                return loop.run_until_complete(_transcribe(core, plan, path, progress))
+                task = loop.create_task(_transcribe(core, plan, path, progress))
+                try:
+                    return loop.run_until_complete(task)
+                except BaseException:
+                    # Ctrl-C: the file's windows in flight leave the engine's batches before
+                    # the core closes, rather than failing there unseen.
+                    task.cancel()
+                    with contextlib.suppress(BaseException):
+                        loop.run_until_complete(task)
+                    raise
 
             yield transcribe
         finally:
