@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import numpy as np
 import pytest
 
-from hark.audio import iter_file
-from hark.engine import SAMPLE_RATE
+from hark.audio import AudioSpec, iter_file
+from hark.engine import SAMPLE_RATE, DecodeOptions, rescoring
 from hark.engine.pool import EnginePool
 from hark.engine.whisper import WhisperEngine
 from hark.settings import Limits
 from hark.speech import long_audio
+from hark.speech.boost import phrase_boosts
 from hark.speech.recognizer import Recognizer
-from hark.speech.types import RecognitionConfig
+from hark.speech.types import Phrase, RecognitionConfig
 
 from conftest import corpus_file, manifest
 from wer import wer
@@ -124,3 +126,32 @@ def test_a_new_cursor_batched_with_a_mature_one_reads_as_alone() -> None:
     reference = " ".join(segment.text for segment in alone.transcript().segments)
     assert wer(reference, text) <= 0.1, (reference, text)
     engine.close()
+
+
+@pytest.mark.slow
+async def test_phrase_boosts_rerank_the_batched_steps_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over 30 s a decode goes through the scheduler's steps (continuous batching): a request's
+    phrase boosts re-rank each step's hypotheses there as on the one-call path, and a request
+    without boosts is never re-ranked."""
+    reranked: list[object] = []
+
+    def spy(result: Any, rescore: Any, text_of: Any) -> rescoring.Rescored:
+        reranked.append(rescore)
+        return rerank(result, rescore, text_of)
+
+    rerank = rescoring.rerank
+    monkeypatch.setattr(rescoring, "rerank", spy)
+    engine = WhisperEngine.load("tiny.en", compute_type="int8")
+    pool = EnginePool(engine, max_batch=8)
+    chunks = iter_file(corpus_file("long_en_multispeaker_16k.wav"), AudioSpec(), 10)
+    audio = np.concatenate([chunk[0] for chunk, _ in zip(chunks, range(4), strict=False)])
+    assert audio.shape[0] > 30 * SAMPLE_RATE
+    boosts = phrase_boosts([Phrase("Quilter", 10.0)])
+    try:
+        await pool.transcribe(audio, DecodeOptions(language="en"))
+        assert reranked == []
+        await pool.transcribe(audio, DecodeOptions(language="en", prompt="Quilter", rescore=boosts))
+    finally:
+        await pool.close()
+    assert reranked and all(rescore is boosts for rescore in reranked)
+    assert max(pool.scheduler.batch_sizes) >= 1

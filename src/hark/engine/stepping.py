@@ -19,6 +19,7 @@ decoding, never used to move ``seek`` (see ``whisper._transcribe_speech`` for wh
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,9 +84,17 @@ class WhisperDecode:
 
     @property
     def batch_key(self) -> Hashable:
-        # What one ``generate`` call shares: its search. Prompts and languages are per item.
+        # What one ``generate`` call shares: its search, and its phrase boosts (the hypotheses
+        # are re-ranked call by call). Prompts and languages are per item.
         options = self.options
-        return (options.beam_size, options.max_new_tokens, options.temperature, options.task)
+        return (
+            options.beam_size,
+            options.max_new_tokens,
+            options.temperature,
+            options.task,
+            options.rescore,
+            options.prompt,
+        )
 
     def transcript(self) -> Transcript:
         return Transcript(
@@ -137,13 +146,35 @@ def step(model: WhisperModel, decodes: Sequence[WhisperDecode]) -> None:
     windows = [_window(model, decode) for decode in decodes]
     per_item = _encode(model, [window.mel for window in windows])
     prompts = [prompt(model, decode) for decode in decodes]
-    first = _generate_grouped(model, per_item, prompts, decodes)
+    with _rescoring(model, decodes[0]):
+        first = _generate_grouped(model, per_item, prompts, decodes)
     for index, (decode, window, result) in enumerate(zip(decodes, windows, first, strict=True)):
         own = ctranslate2.StorageView.from_array(np.ascontiguousarray(per_item[index : index + 1]))
         outcome = _judged(result, decode.tokenizer, decode.options.temperature)
         if _needs_fallback(outcome):
-            outcome = _fallback(model, own, prompts[index], decode)
+            with _rescoring(model, decode):
+                outcome = _fallback(model, own, prompts[index], decode)
         _advance(model, decode, window, own, outcome)
+
+
+def _rescoring(model: WhisperModel, decode: WhisperDecode) -> AbstractContextManager[None]:
+    """Phrase boosts re-ranking the hypotheses of ``decode``'s ``generate`` calls (and of
+    every decode sharing its ``batch_key``): ``engine.rescoring``; nothing without boosts."""
+    rescoring = getattr(model.model, "rescoring", None)
+    if rescoring is None or decode.options.rescore is None:
+        return nullcontext()
+    hotwords = hotword_tokens(model, decode.tokenizer, decode.options.prompt)
+    context: AbstractContextManager[None] = rescoring(decode.options.rescore, hotwords)
+    return context
+
+
+def hotword_tokens(model: WhisperModel, tokenizer: Tokenizer, hotwords: str | None) -> list[int]:
+    """The prompt's phrase tokens exactly as faster-whisper's ``get_prompt`` writes them."""
+    if not hotwords:
+        return []
+    tokens = tokenizer.encode(" " + hotwords.strip())
+    limit = model.max_length // 2
+    return list(tokens[: limit - 1] if len(tokens) >= limit else tokens)
 
 
 def _encode(model: WhisperModel, mels: list[np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:

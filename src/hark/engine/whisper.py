@@ -508,9 +508,7 @@ def _hotword_tokens(model: WhisperModel, language: str, options: DecodeOptions) 
     """The prompt's phrase tokens exactly as faster-whisper's ``get_prompt`` writes them."""
     if not options.prompt:
         return []
-    tokens = _tokenizer(model, language, options.task).encode(" " + options.prompt.strip())
-    limit = model.max_length // 2
-    return list(tokens[: limit - 1] if len(tokens) >= limit else tokens)
+    return stepping.hotword_tokens(model, _tokenizer(model, language, options.task), options.prompt)
 
 
 def _fingerprint(features: np.ndarray) -> bytes:
