@@ -102,12 +102,21 @@ window.transcriptStates = [];
 new MutationObserver(() => {
   const box = document.getElementById("live-transcript");
   const interim = box.querySelector(".interim");
-  window.transcriptStates.push(
-    box.querySelector(".final") ? "final" : interim && interim.textContent ? "interim" : "empty"
-  );
+  window.transcriptStates.push({
+    interim: Boolean(interim && interim.textContent.trim()),
+    finals: box.querySelectorAll(".final").length,
+  });
 }).observe(document.getElementById("live-transcript"), { childList: true, subtree: true });
 """
-"""Notes each state of the live transcript: "interim" (grey words only), "final", "empty"."""
+"""Notes each state of the live transcript: whether grey (interim) words show, how many finals."""
+
+INTERIM_THEN_FINAL = """
+() => window.transcriptStates.some(
+  (seen, i) => seen.interim && window.transcriptStates.slice(i + 1).some(
+    (later) => later.finals > seen.finals))
+"""
+"""True once grey words were shown and a final came after them. Not "before the very first
+final": on a loaded machine the first utterance may be read final before any interim."""
 
 
 def words(transcript: Locator) -> str:
@@ -219,10 +228,8 @@ def test_microphone_streams_interim_then_final_text(page: Page) -> None:
     live = page.get_by_role("region", name="Live transcript")
     expect(live.locator(".interim")).not_to_be_empty()
     shot(page, "live-interim")
+    page.wait_for_function(INTERIM_THEN_FINAL, timeout=180_000)  # grey words, then a final
     expect(live.locator(".final").first).not_to_be_empty()
-    states = page.evaluate("window.transcriptStates")
-    first_final = states.index("final")
-    assert "interim" in states[:first_final], states  # grey words came before the first final
     expect(page.locator("#latency")).to_contain_text("ms")
     page.get_by_role("button", name="Stop microphone").click()
     expect(page.get_by_role("button", name="Start microphone")).to_be_enabled()
