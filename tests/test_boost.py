@@ -12,6 +12,7 @@ from google.cloud import speech_v1, speech_v1p1beta1
 from hark.api.convert import config_from_proto
 from hark.engine import DecodeOptions, ModelInfo
 from hark.engine.rescoring import RESCORE_HYPOTHESES, RescoringGenerator, rerank
+from hark.errors import InvalidArgument
 from hark.settings import Limits
 from hark.speech.boost import BOOST_SCALE, PhraseBoosts, phrase_boosts
 from hark.speech.plan import validate
@@ -192,3 +193,9 @@ def test_a_prompted_reading_is_kept_only_when_it_brings_a_boosted_phrase_in() ->
     with generator.rescoring(boosts(("banana", 10)), hotwords=[HOTWORD]):
         generator.generate("features", [previous_text], beam_size=5)
     assert model.prompts[-1] == [[PREVIOUS, 5, 6, START]]  # earlier text stays in the prompt
+
+
+def test_v1_has_no_auto_language() -> None:
+    config = speech_v1.RecognitionConfig.pb()(language_code="auto")
+    with pytest.raises(InvalidArgument, match="bad language code"):
+        config_from_proto(config)

@@ -20,6 +20,7 @@ import pytest
 
 from audio_samples import encode
 from conftest import REPO, Server, corpus_file, reference, start_server
+from diarization_audio import conversation
 from wer import wer
 
 pytest.importorskip("playwright")
@@ -295,6 +296,28 @@ def test_long_file_runs_as_an_operation_to_done(page: Page) -> None:
     expect(transcript.locator(".word").first).to_be_visible()
     assert wer(reference(LONG), words(transcript)) < 0.5
     shot(page, "long-running-done")
+
+
+def test_speakers_label_the_turns_of_a_long_conversation(page: Page, tmp_path: Path) -> None:
+    """Two corpus voices taking turns, a little over the inline limit so that the long-running
+    path carries the diarizationConfig too; the last result's repeated words show once."""
+    talk = conversation(["lj", "ls1089"], seed=1, seconds=56)
+    audio = tmp_path / "two_speakers.wav"
+    audio.write_bytes(talk.wav())
+    page.locator("#speakers-mode").select_option("range")
+    page.get_by_label("Max").fill("2")
+    page.get_by_label("Upload audio").set_input_files(str(audio))
+    expect(page.locator("#try-progress-text")).to_contain_text("operation")
+    transcript = page.get_by_role("region", name="Transcript", exact=True)
+    labels = transcript.locator(".turn .speaker")
+    expect(labels.first).to_be_visible()
+    assert set(labels.all_inner_texts()) == {"Speaker 1", "Speaker 2"}
+    # Every block is a turn: the tagged repeat is not rendered as a result of its own.
+    assert transcript.locator(".result:not(.turn)").count() == 0
+    shot(page, "speakers")
+    page.locator("#show-request summary").click()
+    snippet = page.get_by_label("Request snippet", exact=True).inner_text()
+    assert '"diarizationConfig":{"enableSpeakerDiarization":true' in snippet.replace(" ", "")
 
 
 def test_operations_page_opens_cancels_and_deletes(page: Page, console_server: Server) -> None:

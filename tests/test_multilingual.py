@@ -30,8 +30,11 @@ import opencc
 import pytest
 from google.api_core import exceptions
 from google.auth.credentials import AnonymousCredentials
-from google.cloud import speech_v1, speech_v1p1beta1
+from google.cloud import speech_v1, speech_v1p1beta1, speech_v2
 from google.cloud.speech_v1.services.speech.transports import SpeechGrpcTransport
+from google.cloud.speech_v2.services.speech.transports import (
+    SpeechGrpcTransport as V2GrpcTransport,
+)
 
 from audio_samples import encode
 from conftest import Server, corpus_file, reference, start_server
@@ -277,3 +280,25 @@ def test_translation_to_english_on_a_server_like_make_serve(both: Server) -> Non
     assert len(words) >= 4 and all(word.isascii() for word in words), translated.text
     assert len(ENGLISH.intersection(words)) >= 2, translated.text
     assert wer(reference(name), translated.text) >= 0.8, translated.text  # not the German
+
+
+def test_v2_auto_detects_german_through_googles_v2_client(both: Server, server: Server) -> None:
+    name = corpus_name("de")
+    config = speech_v2.RecognitionConfig(auto_decoding_config={}, language_codes=["auto"])
+
+    def recognize(target: Server) -> Any:
+        channel = grpc.insecure_channel(target.grpc_target)
+        v2 = speech_v2.SpeechClient(transport=V2GrpcTransport(channel=channel))
+        return v2.recognize(
+            recognizer="projects/hark-tests/locations/global/recognizers/_",
+            config=config,
+            content=corpus_file(name).read_bytes(),
+        )
+
+    response = recognize(both)
+    text = " ".join(result.alternatives[0].transcript for result in response.results)
+    assert wer(reference(name), text) <= LANGUAGES["de"][2]
+    assert {result.language_code for result in response.results} == {"de"}
+    # A server with no multilingual model cannot detect: Google's refusal, not a guess.
+    with pytest.raises(exceptions.InvalidArgument, match="not supported for language : auto"):
+        recognize(server)

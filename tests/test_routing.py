@@ -133,3 +133,30 @@ async def test_streams_are_routed_too() -> None:
         await multilingual.close()
     assert finals and all("deutsche" in r.alternatives[0].transcript for r in finals)
     assert {r.language_code for r in finals} == {"de-de"}
+
+
+def test_auto_goes_to_a_multilingual_model_by_googles_model_field() -> None:
+    assert route(config("auto"), [TINY_EN, BASE]) == 1
+    assert route(config("auto", "latest_long"), [TINY_EN, BASE, SMALL]) == 2
+    assert route(config("auto", "latest_short"), [SMALL, TINY_EN, BASE]) == 2
+    # None can detect: the first, whose validation refuses in Google's words.
+    assert route(config("auto"), [TINY_EN, TINY_EN]) == 0
+
+
+async def test_auto_detects_on_the_multilingual_model_and_reports_what_it_heard() -> None:
+    english = EnginePool(FakeEngine(["english words"], info=TINY_EN), workers=1, max_queue=4)
+    multilingual = EnginePool(FakeEngine(["deutsche wörter"], info=BASE), workers=1, max_queue=4)
+    recognizer = Recognizer(english, TINY_EN, Limits(), more=(Served(multilingual, BASE),))
+    alone = Recognizer(english, TINY_EN, Limits())
+    audio = AudioSource(content=wav_bytes(tone(1.0)))
+    try:
+        recognition = await recognizer.recognize(config("auto"), audio)
+        with pytest.raises(InvalidArgument, match="not supported for language : auto"):
+            await alone.recognize(config("auto"), audio)
+    finally:
+        await english.close()
+        await multilingual.close()
+    result = recognition.results[0]
+    assert "deutsche" in result.alternatives[0].transcript.lower()
+    # The fake engine "detects" English when asked for no language; never "auto".
+    assert result.language_code == "en"

@@ -103,7 +103,7 @@ def test_mapping_of_decoding_languages_and_features() -> None:
     [
         ({"model": "nope"}, 'The model "nope" does not exist in the location named "global".'),
         ({"language_codes": []}, "language_codes is required"),
-        ({"language_codes": ["auto"]}, "language 'auto' is not supported"),
+        ({"language_codes": ["auto", "de-DE"]}, "language 'auto' must be the only entry"),
         ({"translation_config": {"target_language": "fr"}}, "translation is not supported"),
         ({"denoiser_config": {"denoise_audio": True}}, "denoising is not supported"),
         ({"explicit_decoding_config": {"encoding": "MP4_AAC"}}, "bad encoding"),
@@ -115,3 +115,8 @@ def test_refusals(fields: dict[str, Any], message: str) -> None:
     config = pb(**{key: value for key, value in {**base, **fields}.items() if value is not None})
     with pytest.raises(InvalidArgument, match=re.escape(message)):
         config_from_proto(config, "global")
+
+
+def test_auto_alone_passes_to_the_core_which_detects() -> None:
+    config = config_from_proto(pb(auto_decoding_config={}, language_codes=["auto"]), "global")
+    assert config.language_code == "auto" and not config.alternative_language_codes

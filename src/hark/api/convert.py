@@ -15,6 +15,7 @@ from google.protobuf.message import Message
 
 from hark.errors import InvalidArgument, NotFound, invalid_config
 from hark.settings import Limits
+from hark.speech.models import AUTO_LANGUAGE
 from hark.speech.types import (
     Adaptation,
     Alternative,
@@ -68,6 +69,8 @@ def config_from_proto(config: Any) -> RecognitionConfig:
     encoding = config.DESCRIPTOR.fields_by_name["encoding"].enum_type.values_by_number.get(
         config.encoding
     )
+    if config.language_code == AUTO_LANGUAGE:  # v2's detection; v1 has no such language
+        raise invalid_config("bad language code", field="languageCode")
     return RecognitionConfig(
         encoding=encoding.name if encoding else f"UNKNOWN_ENCODING_{config.encoding}",
         sample_rate_hertz=config.sample_rate_hertz,

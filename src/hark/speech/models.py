@@ -7,7 +7,9 @@ ones (``latest_short``, ``command_and_search``, ``telephony_short``) go to the s
 that speaks the language, for latency; the long ones (``latest_long``, ``video``,
 ``phone_call``, ``telephony``) to the largest, for accuracy; ``default`` (or none) to the first
 model given on the command line. So ``--model tiny.en --model base`` answers English on the fast
-tiny.en and every other language on base.
+tiny.en and every other language on base. The language ``auto`` (v2's ``language_codes:
+["auto"]``) asks the model to detect the language among all it has: only multilingual models
+can, so it routes to those.
 
 Every Google ``model`` value maps to a decoding profile of the Whisper model it is routed to;
 Whisper has no separate telephony or enhanced variants, so ``useEnhanced`` changes nothing
@@ -51,6 +53,9 @@ FAST_MODELS = frozenset({"latest_short", "command_and_search", "telephony_short"
 """Google models routed to the smallest loaded model that speaks the language."""
 ACCURATE_MODELS = frozenset({"latest_long", "video", "phone_call", "telephony"})
 """Google models routed to the largest loaded model that speaks the language."""
+
+AUTO_LANGUAGE = "auto"
+"""The language code that asks a multilingual model to detect the spoken language (Google v2)."""
 
 # BCP-47: a 2-3 letter language, then subtags (script, region, variants) of 2-8 alphanumerics.
 _BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -98,6 +103,9 @@ def route(config: RecognitionConfig, models: Sequence[ModelInfo]) -> int:
     """
     if len(models) == 1 or not config.language_code:
         return 0
+    if config.language_code == AUTO_LANGUAGE:
+        detecting = [i for i, info in enumerate(models) if info.multilingual]
+        return _by_use(config.model, detecting, models) if detecting else 0
     wanted = [config.language_code, *config.alternative_language_codes]
 
     def speaks(info: ModelInfo, code: str) -> bool:
@@ -110,11 +118,14 @@ def route(config: RecognitionConfig, models: Sequence[ModelInfo]) -> int:
     serving = [i for i, info in enumerate(models) if speaks(info, wanted[0])]
     every = [i for i in serving if all(speaks(models[i], code) for code in wanted[1:])]
     candidates = every or serving
-    if not candidates:
-        return 0
-    if config.model in FAST_MODELS:
+    return _by_use(config.model, candidates, models) if candidates else 0
+
+
+def _by_use(model: str, candidates: list[int], models: Sequence[ModelInfo]) -> int:
+    """Among ``candidates`` (indexes, non-empty), the one Google's ``model`` name asks for."""
+    if model in FAST_MODELS:
         return min(candidates, key=lambda i: models[i].weight_bytes)
-    if config.model in ACCURATE_MODELS:
+    if model in ACCURATE_MODELS:
         return max(candidates, key=lambda i: models[i].weight_bytes)
     return candidates[0]
 

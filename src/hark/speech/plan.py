@@ -16,7 +16,12 @@ from hark.settings import Limits
 from hark.speech.adaptation import phrase_hints, prompt_for
 from hark.speech.boost import phrase_boosts
 from hark.speech.diarization.bounds import SpeakerBounds, speaker_bounds
-from hark.speech.models import profile_for, whisper_language
+from hark.speech.models import (
+    AUTO_LANGUAGE,
+    profile_for,
+    unsupported_language,
+    whisper_language,
+)
 from hark.speech.types import RecognitionConfig
 
 MAX_ALTERNATIVES = 30
@@ -56,18 +61,15 @@ def validate(config: RecognitionConfig, info: ModelInfo, limits: Limits) -> Plan
     """Validate ``config`` against the loaded model and ``limits``; INVALID_ARGUMENT if not."""
     if not config.language_code:
         raise invalid_config("language_code is required", field="languageCode")
-    language = whisper_language(config.language_code, info)
-    language_tags = {language: config.language_code.lower()}
     _check_counts(config)
-    for code in config.alternative_language_codes:
-        language_tags.setdefault(whisper_language(code, info), code.lower())
+    language_tags = _language_tags(config, info)
     _refuse_unsupported(config)
     profile = profile_for(config.model, config.language_code)
     hints = phrase_hints(config, limits)
     _check_normalization(config)
-    detect = len(language_tags) > 1
+    detect = len(language_tags) != 1
     decode = DecodeOptions(
-        language=None if detect else language,
+        language=None if detect else next(iter(language_tags)),
         candidate_languages=tuple(language_tags) if detect else (),
         beam_size=profile.beam_size,
         prompt=prompt_for(hints),
@@ -94,6 +96,19 @@ def validate(config: RecognitionConfig, info: ModelInfo, limits: Limits) -> Plan
         spoken_punctuation=profile.spoken_punctuation if spoken is None else spoken,
         speakers=speakers,
     )
+
+
+def _language_tags(config: RecognitionConfig, info: ModelInfo) -> dict[str, str]:
+    """Whisper language -> the client's tag for each language asked; empty for ``auto``
+    (detect among every language the model has; each result reports the one it heard)."""
+    if config.language_code == AUTO_LANGUAGE:
+        if not info.multilingual or config.alternative_language_codes:
+            raise unsupported_language(AUTO_LANGUAGE)
+        return {}
+    tags = {whisper_language(config.language_code, info): config.language_code.lower()}
+    for code in config.alternative_language_codes:
+        tags.setdefault(whisper_language(code, info), code.lower())
+    return tags
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,5 @@ def make_result(
         channel_tag=channel_tag,
         # A plan that lets the engine detect any language reports what it detected.
         language_code=plan.language_tags.get(utterance.language)
-        or plan.config.language_code.lower()
-        or utterance.language,
+        or (plan.config.language_code.lower() if plan.language_tags else utterance.language),
     )

@@ -18,6 +18,7 @@ from google.protobuf.message import Message
 from hark.api.convert import nanos
 from hark.audio.checks import AUTO_DETECT
 from hark.errors import InvalidArgument, invalid_config
+from hark.speech.models import AUTO_LANGUAGE
 from hark.speech.types import (
     Adaptation,
     Alternative,
@@ -63,11 +64,10 @@ def config_from_proto(config: Any, location: str) -> RecognitionConfig:
     languages = list(config.language_codes)
     if not languages:
         raise invalid_config("language_codes is required", field="languageCodes")
-    if "auto" in languages:
+    if AUTO_LANGUAGE in languages and len(languages) > 1:
+        # "auto" detects among every language the model has; a list would contradict it.
         raise invalid_config(
-            "language 'auto' is not supported by Hark; list the candidate languages in"
-            " 'language_codes' instead",
-            field="languageCodes",
+            "language 'auto' must be the only entry of 'language_codes'", field="languageCodes"
         )
     features = config.features
     return RecognitionConfig(

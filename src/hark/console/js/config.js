@@ -22,8 +22,34 @@ export function recognitionConfig(prepared) {
   if ($("per-channel").checked && channels > 1) {
     config.enableSeparateRecognitionPerChannel = true;
   }
-  // Speakers (diarization): branch `diarize` adds diarizationConfig here.
+  const speakers = diarizationConfig();
+  if (speakers) config.diarizationConfig = speakers;
   return config;
+}
+
+const MAX_SPEAKERS = 6; // the server's bound (README "Speaker diarization")
+
+/** The Speakers option as Google's SpeakerDiarizationConfig; null when off. Auto leaves the
+ * count to the server (2 to 6); a range is sent as given, ordered and within 1..6. */
+function diarizationConfig() {
+  const mode = $("speakers-mode").value;
+  if (mode === "off") return null;
+  const config = { enableSpeakerDiarization: true };
+  if (mode === "range") {
+    const count = (id) => Math.max(1, Math.min(Number($(id).value) || 2, MAX_SPEAKERS));
+    const [low, high] = [count("speakers-min"), count("speakers-max")];
+    config.minSpeakerCount = Math.min(low, high);
+    config.maxSpeakerCount = Math.max(low, high);
+  }
+  return config;
+}
+
+/** Show the min/max fields only while the Speakers option asks for a range. */
+export function setUpOptions() {
+  const mode = $("speakers-mode");
+  mode.addEventListener("change", () => {
+    $("speakers-range").hidden = mode.value !== "range";
+  });
 }
 
 /** The streaming config of the Live page (WebM Opus from MediaRecorder). */
@@ -31,6 +57,7 @@ export function streamingConfig() {
   const config = recognitionConfig({ encoding: "WEBM_OPUS", sampleRateHertz: 48000 });
   delete config.audioChannelCount;
   delete config.enableSeparateRecognitionPerChannel;
+  delete config.diarizationConfig; // Google (and Hark) diarize whole files, not streams
   return { config, interimResults: true, enableVoiceActivityEvents: true };
 }
 

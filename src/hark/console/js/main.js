@@ -1,6 +1,7 @@
 // The console's entry: tabs, the API key dialog, the server status, and each page's set-up.
 
 import { apiKey, call, onKeyNeeded } from "./api.js";
+import { setUpOptions } from "./config.js";
 import * as live from "./live.js";
 import * as operations from "./operations.js";
 import * as tryIt from "./try.js";
@@ -61,6 +62,7 @@ for (const tab of document.querySelectorAll("[data-tab]")) {
   tab.addEventListener("click", () => showTab(tab.dataset.tab));
 }
 $("key-button").addEventListener("click", () => askKey("Set the API key this tab sends."));
+setUpOptions();
 tryIt.setUp();
 live.setUp();
 operations.setUp();
