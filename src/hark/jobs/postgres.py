@@ -7,7 +7,7 @@ fleet's own columns: ``model`` (the queue it waits in), ``attempt`` (the fencing
 A worker does not write through this store directly but through ``fenced(name, attempt)``:
 the same methods, each write also requiring ``attempt`` to be the operation's current one.
 When a stalled worker's job is given to another, the attempt moves on, and whatever the
-first worker still writes (progress, result, output error) changes nothing.
+first worker still writes (progress, checkpoint, result, output error) changes nothing.
 
 Connections come from a pool that checks each one before lending it, so the store recovers
 by itself when PostgreSQL restarts.
