@@ -315,8 +315,10 @@ def test_speakers_label_the_turns_of_a_long_conversation(page: Page, tmp_path: P
     # Every block is a turn: the tagged repeat is not rendered as a result of its own.
     assert transcript.locator(".result:not(.turn)").count() == 0
     shot(page, "speakers")
-    page.locator("#show-request summary").click()
-    snippet = page.get_by_label("Request snippet", exact=True).inner_text()
+    page.locator("#show-request").evaluate("details => { details.open = true; }")
+    request = page.get_by_label("Request snippet", exact=True)
+    expect(request).to_contain_text("diarizationConfig")
+    snippet = request.inner_text()
     assert '"diarizationConfig":{"enableSpeakerDiarization":true' in snippet.replace(" ", "")
 
 
