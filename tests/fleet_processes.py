@@ -33,8 +33,10 @@ CLOCKS = ("--heartbeat-seconds", "0.5", "--stalled-seconds", "2")
 """Fast clocks: a dead worker is found within about 2.5 s."""
 API_FLAGS = ("--stalled-seconds", "2", "--job-queue", "1000")
 WORKER_FLAGS = (
-    *CLOCKS, "--max-attempts", "2", "--hang-seconds", "4", "--shutdown-grace-seconds", "5"
+    *CLOCKS, "--max-attempts", "2", "--hang-seconds", "15", "--shutdown-grace-seconds", "5"
 )  # fmt: skip
+"""The hang watchdog at 15 s: with several windows of a file in flight (continuous batching),
+a loaded machine's step can pass 4 s, and a watchdog that fires then kills healthy workers."""
 FAKE = str(Path(__file__).parent / "fleet_worker.py")
 
 

@@ -207,7 +207,7 @@ def test_hung_engine_exits_its_worker(fleet: Fleet) -> None:
     fleet.ensure_workers(3)
     name = fleet.submit(0, fleet.uri("hang.wav", 30.0, peak=0.8))
     hung = fleet.running_on(name)
-    wait_until(lambda: hung.process.poll() is not None, 30, "the watchdog did not fire")
+    wait_until(lambda: hung.process.poll() is not None, 60, "the watchdog did not fire")
     assert hung.process.returncode == 70 and "the engine hangs" in hung.log()
     # Retried elsewhere (where it would hang again): stop it there for the next drills.
     wait_until(lambda: fleet.row(name)["attempt"] == 2, 30, "not retried")
