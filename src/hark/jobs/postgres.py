@@ -16,8 +16,6 @@ by itself when PostgreSQL restarts.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import logging
 from collections.abc import Callable
@@ -27,9 +25,9 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from hark.errors import InvalidArgument
 from hark.jobs import Job, JobError, JobState, Page, serial
-from hark.speech.types import Recognition, RecognitionConfig
+from hark.jobs import rows as job_rows
+from hark.speech.types import Recognition
 
 if TYPE_CHECKING:
     from typing import LiteralString
@@ -108,7 +106,7 @@ class PostgresJobStore:
 
     async def get(self, name: str) -> Job | None:
         row = await self._one(f"SELECT {_COLUMNS} FROM hark_operations WHERE name = %s", (name,))
-        return None if row is None else _job(row)
+        return None if row is None else job_rows.job_from_row(row)
 
     async def content(self, name: str) -> bytes | None:
         row = await self._one("SELECT content FROM hark_operations WHERE name = %s", (name,))
@@ -126,7 +124,7 @@ class PostgresJobStore:
         # Keyset paging on the insertion order: rows added while a client pages come after
         # its position, so a page is never shifted (no duplicates, no gaps).
         sql: LiteralString = f"SELECT seq, {_COLUMNS} FROM hark_operations WHERE seq > %s"
-        args: list[Any] = [_seq_from_token(page_token)]
+        args: list[Any] = [job_rows.page_seq(page_token, _TOKEN_PREFIX)]
         if api_version is not None:
             sql += " AND api_version = %s"
             args.append(api_version)
@@ -141,8 +139,8 @@ class PostgresJobStore:
             rows = await (await db.execute(sql, args)).fetchall()
         more = len(rows) > page_size
         rows = rows[:page_size]
-        token = _token_for_seq(rows[-1][0]) if more else ""
-        return Page(tuple(_job(row[1:]) for row in rows), token)
+        token = job_rows.page_token(rows[-1][0], _TOKEN_PREFIX) if more else ""
+        return Page(tuple(job_rows.job_from_row(row[1:]) for row in rows), token)
 
     async def count_queued(self) -> int:
         row = await self._one("SELECT count(*) FROM hark_operations WHERE state = 'queued'", ())
@@ -162,7 +160,7 @@ class PostgresJobStore:
             f" RETURNING {_COLUMNS}",
             (now,),
         )
-        return None if row is None else _job(row)
+        return None if row is None else job_rows.job_from_row(row)
 
     async def begin(self, name: str, worker: str, now: float) -> tuple[Job, int] | None:
         """Start a new attempt at ``name``: running, ``attempt`` + 1; (job, attempt), or None
@@ -173,7 +171,7 @@ class PostgresJobStore:
             f" WHERE name = %s AND state IN {_OPEN} RETURNING attempt, {_COLUMNS}",
             (worker, now, name),
         )
-        return None if row is None else (_job(row[1:]), int(row[0]))
+        return None if row is None else (job_rows.job_from_row(row[1:]), int(row[0]))
 
     async def release(self, name: str) -> bool:
         """Put this attempt's job back in the queue (its worker is shutting down)."""
@@ -322,41 +320,3 @@ class Listener:
 
 def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
-
-
-def _job(row: Any) -> Job:
-    (name, version, state, config, uri, output_uri, progress, start, update, end, result,
-     error_code, error_message, output_code, output_message, owner) = row  # fmt: skip
-    return Job(
-        name=name,
-        api_version=version,
-        config=serial.loads(RecognitionConfig, config),
-        uri=uri,
-        output_uri=output_uri,
-        state=JobState(state),
-        progress_percent=progress,
-        start_time=start,
-        last_update_time=update,
-        end_time=end,
-        result=None if result is None else serial.loads(Recognition, result),
-        error=None if error_code is None else JobError(error_code, error_message),
-        output_error=None if output_code is None else JobError(output_code, output_message),
-        owner=owner,
-    )
-
-
-def _token_for_seq(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"{_TOKEN_PREFIX}{seq}".encode()).decode()
-
-
-def _seq_from_token(token: str) -> int:
-    if not token:
-        return 0
-    try:
-        text = base64.urlsafe_b64decode(token.encode()).decode()
-        seq = int(text.removeprefix(_TOKEN_PREFIX)) if text.startswith(_TOKEN_PREFIX) else -1
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        seq = -1
-    if not 0 <= seq < 1 << 63:
-        raise InvalidArgument("Invalid page token.")
-    return seq

@@ -11,17 +11,15 @@ cancelled, deleted or already finished.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hark.errors import InvalidArgument
 from hark.jobs import Job, JobError, JobState, Page, serial
-from hark.speech.types import Recognition, RecognitionConfig
+from hark.jobs import rows as job_rows
+from hark.speech.types import Recognition
 
 T = TypeVar("T")
 
@@ -107,7 +105,7 @@ class SqliteJobStore:
         page_token: str,
         owner: str | None = None,
     ) -> Page:
-        after = _seq_from_token(page_token)
+        after = job_rows.page_seq(page_token, "after:")
         sql = f"SELECT seq, {_COLUMNS} FROM jobs WHERE seq > ?"
         args: list[Any] = [after]
         if api_version is not None:
@@ -125,8 +123,8 @@ class SqliteJobStore:
             rows = db.execute(sql, args).fetchall()
             more = len(rows) > page_size
             rows = rows[:page_size]
-            token = _token_for_seq(rows[-1][0]) if more else ""
-            return Page(tuple(_job(row[1:]) for row in rows), token)
+            token = job_rows.page_token(rows[-1][0], "after:") if more else ""
+            return Page(tuple(job_rows.job_from_row(row[1:]) for row in rows), token)
 
         return await self._run(page)
 
@@ -237,42 +235,4 @@ def _write(db: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> int:
 
 
 def _maybe_job(row: Any) -> Job | None:
-    return None if row is None else _job(row)
-
-
-def _job(row: Any) -> Job:
-    (name, version, state, config, uri, output_uri, progress, start, update, end, result,
-     error_code, error_message, output_code, output_message, owner) = row  # fmt: skip
-    return Job(
-        name=name,
-        api_version=version,
-        config=serial.loads(RecognitionConfig, config),
-        uri=uri,
-        output_uri=output_uri,
-        state=JobState(state),
-        progress_percent=progress,
-        start_time=start,
-        last_update_time=update,
-        end_time=end,
-        result=None if result is None else serial.loads(Recognition, result),
-        error=None if error_code is None else JobError(error_code, error_message),
-        output_error=None if output_code is None else JobError(output_code, output_message),
-        owner=owner,
-    )
-
-
-def _token_for_seq(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"after:{seq}".encode()).decode()
-
-
-def _seq_from_token(token: str) -> int:
-    if not token:
-        return 0
-    try:
-        text = base64.urlsafe_b64decode(token.encode()).decode()
-        seq = int(text.removeprefix("after:")) if text.startswith("after:") else -1
-    except (ValueError, binascii.Error):
-        seq = -1
-    if not 0 <= seq < 1 << 63:  # SQLite integers are 64-bit signed
-        raise InvalidArgument("Invalid page token.")
-    return seq
+    return None if row is None else job_rows.job_from_row(row)
