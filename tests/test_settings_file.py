@@ -23,7 +23,7 @@ def test_flag_beats_environment_beats_file_beats_default(tmp_path: Path) -> None
     assert settings.port == 9000  # file only
     assert settings.grpc_port == 9101  # environment over file
     assert settings.engine.model == ("medium.en",)  # flag over both
-    assert settings.engine.workers == 1  # default
+    assert settings.engine.workers == 0  # default: chosen for the device when loading
 
 
 def test_file_takes_flag_and_setting_names_typed(tmp_path: Path) -> None:

@@ -55,7 +55,7 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     serve.add_argument("--device", choices=["cpu", "cuda", "auto"], help="default auto")
     serve.add_argument("--compute-type", help="CTranslate2 compute type (default: int8 on CPU)")
     serve.add_argument("--cpu-threads", type=int, help="threads per engine call (0 = auto)")
-    serve.add_argument("--workers", type=int, help="engine calls at once (default 1)")
+    serve.add_argument("--workers", type=int, help="engine calls at once (0 = auto)")
     serve.add_argument("--max-queue", type=int, help="queued engine calls before 429 (default 64)")
     serve.add_argument(
         "--max-batch",

@@ -48,7 +48,8 @@ async def build_core(
 ) -> Core:
     """Load the models (off the event loop, one by one) and build the core around them.
 
-    Each model gets its own pool of ``workers`` engine calls: models share no weights.
+    Each model gets its own pool of ``workers`` engine calls (``engine/parallelism.py`` when
+    0): models share no weights.
     """
     loaded: list[tuple[WhisperEngine, EnginePool]] = []
     try:
@@ -90,7 +91,7 @@ def _load(name: str, engine_settings: EngineSettings) -> WhisperEngine:
 def _pool(engine: WhisperEngine, engine_settings: EngineSettings) -> EnginePool:
     return EnginePool(
         engine,
-        workers=engine_settings.workers,
+        workers=engine.parallelism.workers,  # as many as the model runs at once (chosen when 0)
         max_queue=engine_settings.max_queue,
         max_batch=engine_settings.max_batch,
     )

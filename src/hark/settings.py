@@ -86,9 +86,11 @@ class EngineSettings:
     compute_type: str = "default"
     """CTranslate2 compute type; ``default`` is int8 on CPU, float16 on CUDA."""
     cpu_threads: int = 0
-    """Threads per engine call; 0 lets CTranslate2 choose."""
-    workers: int = 1
-    """Engine calls run at once."""
+    """Threads per engine call; 0 shares the cores between the calls (``workers``) on a CPU,
+    and lets CTranslate2 choose on a GPU."""
+    workers: int = 0
+    """Engine calls run at once; 0 is one per core on a CPU (at most 4), one on a GPU
+    (``engine/parallelism.py`` says why)."""
     max_queue: int = 64
     """Calls waiting for the engine before new ones get RESOURCE_EXHAUSTED."""
     max_batch: int = 8

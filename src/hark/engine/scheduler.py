@@ -1,12 +1,13 @@
 """``StepScheduler``: continuous batching of long decodes, one 30 s step per cursor per call.
 
 A long transcription becomes a *cursor*: the engine's ``Decode`` state plus who waits for it.
-Steppers (one per engine worker) repeatedly take up to ``max_batch`` free cursors in
-round-robin order and advance each by one window in a single ``Engine.step`` call: cursors of
-different jobs, and of different stretches of one file, share the encoder pass and the beam
-search. A cursor leaves the rotation when it is done (its caller gets the transcript), when
-its ``stop`` says so (``Stopped``) or when its caller went away, always between steps: a
-step already running finishes. Round-robin means an 8-hour file's cursors take their turn
+Steppers (one per engine worker) repeatedly take up to ``max_batch`` free cursors (at most
+their share of all cursors, so each stepper has some) in round-robin order and advance each
+by one window in a single ``Engine.step`` call: cursors of different jobs, and of different
+stretches of one file, share the encoder pass and the beam search. A cursor leaves the
+rotation when it is done (its caller gets the transcript), when its ``stop`` says so
+(``Stopped``) or when its caller went away, always between steps: a step already running
+finishes. Round-robin means an 8-hour file's cursors take their turn
 like anyone's, and a short job that arrives late is in the very next batch that has room.
 
 Engine calls go through the pool's FIFO queue (``run``), so steps interleave with the
@@ -123,11 +124,17 @@ class StepScheduler:
 
     def _take(self) -> list[_Cursor]:
         """Up to ``max_batch`` free cursors of one batch key, oldest turn first; they go to
-        the back of the rotation."""
+        the back of the rotation.
+
+        A step takes at most its share of the cursors (all of them over the steppers), so
+        that with several engine calls at once each has cursors to advance: on a CPU two
+        calls side by side do more than one call with every cursor.
+        """
         self._drop_finished()
+        share = min(self._max_batch, -(-len(self._cursors) // self._steppers))
         batch: list[_Cursor] = []
         for cursor in self._cursors:
-            if len(batch) == self._max_batch:
+            if len(batch) == share:
                 break
             if cursor.busy or (batch and cursor.decode.batch_key != batch[0].decode.batch_key):
                 continue

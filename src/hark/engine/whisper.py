@@ -48,6 +48,7 @@ from hark.engine import (
     stepping,
 )
 from hark.engine.loading import ModelUnavailable, resolve_model
+from hark.engine.parallelism import ONE_CALL, Parallelism, split
 from hark.engine.rescoring import RescoringGenerator
 
 WINDOW_SECONDS = 30
@@ -77,13 +78,22 @@ class _Candidate:
 class WhisperEngine:
     """A loaded faster-whisper model. Methods block; they may be called from several threads.
 
-    Concurrent calls share one model; up to ``load``'s ``num_workers`` of them run the model at the
-    same time (CTranslate2 ``inter_threads``), the rest wait inside CTranslate2.
+    Concurrent calls share one model; up to ``workers`` of them run the model at the same time
+    (CTranslate2 ``inter_threads``), the rest wait inside CTranslate2.
     """
 
-    def __init__(self, model: _MemoWhisperModel, *, name: str, weight_bytes: int = 0) -> None:
+    def __init__(
+        self,
+        model: _MemoWhisperModel,
+        *,
+        name: str,
+        weight_bytes: int = 0,
+        parallelism: Parallelism = ONE_CALL,
+    ) -> None:
         """Wrap an already loaded model; use ``WhisperEngine.load`` to build one."""
         self._model: _MemoWhisperModel | None = model
+        self.parallelism = parallelism
+        """Calls that run the model at once (give the engine's pool as many), threads each."""
         self._info = ModelInfo(
             name=name,
             multilingual=bool(model.model.is_multilingual),
@@ -100,29 +110,29 @@ class WhisperEngine:
         device: str = "auto",
         compute_type: str = "default",
         cpu_threads: int = 0,
-        num_workers: int = 1,
+        num_workers: int = 0,
         download_root: Path | None = None,
     ) -> WhisperEngine:
         """Resolve ``model`` (see ``loading.resolve_model``) and load it.
 
         ``device`` is "auto", "cpu" or "cuda"; ``compute_type`` "default" means int8 on CPU
         and float16 on CUDA, anything else is passed to CTranslate2 ("int8", "float32", ...).
-        ``cpu_threads`` 0 lets CTranslate2 choose. Raises ``loading.ModelUnavailable`` when
+        ``num_workers`` (calls at once) and ``cpu_threads`` (threads per call) 0 are chosen
+        for the device (``parallelism.split``). Raises ``loading.ModelUnavailable`` when
         the model cannot be found or cannot be loaded on that device (no CUDA, a compute type
         the device lacks), with a one-line reason.
         """
-        if num_workers < 1:
-            raise ValueError("num_workers must be at least 1")
         resolved = resolve_model(model, download_root=download_root)
         device = _pick_device(device)
         compute_type = _pick_compute_type(device, compute_type)
+        parallel = split(device, num_workers, cpu_threads)
         try:
             whisper = _MemoWhisperModel(
                 str(resolved.path),
                 device=device,
                 compute_type=compute_type,
-                cpu_threads=cpu_threads,
-                num_workers=num_workers,
+                cpu_threads=parallel.cpu_threads,
+                num_workers=parallel.workers,
                 local_files_only=True,  # resolve_model already fetched it; never the network
             )
         except (RuntimeError, ValueError) as error:
@@ -131,7 +141,12 @@ class WhisperEngine:
                 f"cannot load {resolved.name} on {device} ({compute_type}): {error}"
             ) from error
         weights = resolved.path / "model.bin"
-        return cls(whisper, name=resolved.name, weight_bytes=weights.stat().st_size)
+        return cls(
+            whisper,
+            name=resolved.name,
+            weight_bytes=weights.stat().st_size,
+            parallelism=parallel,
+        )
 
     @property
     def info(self) -> ModelInfo:
