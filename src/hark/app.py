@@ -114,7 +114,7 @@ async def build_services(settings: Settings) -> Services:
     core = await build_core(
         settings, fetch=storage.read, resolve_adaptation=StoredAdaptation(resources)
     )
-    streaming = StreamingRecognizer(core.recognizer, slots=settings.engine.workers)
+    streaming = StreamingRecognizer(core.recognizer, slots=core.pool.workers)
     store = SqliteJobStore(settings.data_dir / "jobs.sqlite3")
     jobs = LocalJobQueue(
         store,
@@ -152,7 +152,7 @@ async def _fleet_services(settings: Settings) -> Services:
     except BaseException:
         await fleet.close()
         raise
-    streaming = StreamingRecognizer(core.recognizer, slots=settings.engine.workers)
+    streaming = StreamingRecognizer(core.recognizer, slots=core.pool.workers)
     jobs_settings = settings.jobs
     policy = FleetPolicy(
         jobs_settings.job_queue, jobs_settings.stalled_seconds, jobs_settings.unserved_model

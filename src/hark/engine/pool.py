@@ -139,6 +139,11 @@ class EnginePool:
         return self._closed
 
     @property
+    def workers(self) -> int:
+        """Engine calls this pool runs at once."""
+        return self._workers
+
+    @property
     def waiting(self) -> int:
         """Calls accepted and not yet running (the queue depth)."""
         return self._queue.qsize()

@@ -16,6 +16,8 @@ class DecodeScheduler:
     """
 
     def __init__(self, slots: int) -> None:
+        if slots < 1:
+            raise ValueError("a decode scheduler needs at least one slot")
         self._free = slots
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
