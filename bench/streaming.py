@@ -13,7 +13,7 @@ seconds from the stream's first audio to its first interim result; WER of the st
 finals against the batch reading (beam 5, whole clip) and against the references; streams
 whose finals lost more than a fifth of the batch words.
 
-    PYTHONPATH=src python bench/streaming.py [--streams 1,2,4,8] [--no-interim] [--hog]
+    PYTHONPATH=src python bench/streaming.py [--streams 1,2,4,8] [--no-interim] [--hog] [--workers N]
         [--clips N] [--tune NAME=VALUE]
 
 ``--hog`` runs one busy CPU loop (``python3 -c 'while 1: pass'``) beside the benchmark,
@@ -129,11 +129,14 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-async def main(counts: list[int], clips_per: int, interim: bool, tuning: PolicyOptions) -> None:
-    engine = WhisperEngine.load("tiny.en")
-    pool = EnginePool(engine)
+async def main(
+    counts: list[int], clips_per: int, interim: bool, tuning: PolicyOptions, workers: int
+) -> None:
+    engine = WhisperEngine.load("tiny.en", num_workers=workers)
+    pool = EnginePool(engine, workers=engine.parallelism.workers)
     recognizer = Recognizer(pool, engine.info, Limits(max_streams=0))
-    streaming = StreamingRecognizer(recognizer, tuning=tuning)
+    streaming = StreamingRecognizer(recognizer, slots=pool.workers, tuning=tuning)
+    print(f"engine: {engine.parallelism}")
     manifest = corpus_manifest()
     names = CLIPS[: max(clips_per, *counts)]
     clips = {name: encode(CORPUS / name, "LINEAR16", 16000) for name in names}
@@ -182,6 +185,7 @@ if __name__ == "__main__":
     parser.add_argument("--clips", type=int, default=8, help="clips per concurrency level")
     parser.add_argument("--no-interim", action="store_true", help="interim results off")
     parser.add_argument("--hog", action="store_true", help="one busy CPU loop beside it")
+    parser.add_argument("--workers", type=int, default=0, help="engine calls at once (0 = auto)")
     parser.add_argument(
         "--tune",
         action="append",
@@ -195,7 +199,8 @@ if __name__ == "__main__":
     hog = subprocess.Popen([sys.executable, "-c", "while 1: pass"]) if args.hog else None
     try:
         print("tuning:", " ".join(args.tune) or "defaults", "| CPU hog:", "yes" if hog else "no")
-        asyncio.run(main(counts, args.clips, not args.no_interim, PolicyOptions(**overrides)))
+        tuning = PolicyOptions(**overrides)
+        asyncio.run(main(counts, args.clips, not args.no_interim, tuning, args.workers))
     finally:
         if hog is not None:
             hog.kill()
