@@ -20,6 +20,7 @@ from typing import Any
 import grpc
 import httpx
 import procrastinate
+import psycopg
 import pytest
 from google.api_core import exceptions
 from google.cloud import speech_v1
@@ -132,6 +133,37 @@ def test_worker_killed_mid_job_completes_once_elsewhere(fleet: Fleet) -> None:
     assert fleet.completions(name) == 1
     row = fleet.row(name)
     assert row["attempt"] == 2 and row["worker"] != f"{victim.pid}"
+
+
+def test_worker_killed_after_a_window_resumes_past_it(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Workers that recognise one window at a time, so the first checkpoint (window 1 of 5)
+    # comes long before the end, and progress moves every step (the hang watchdog is 4 s).
+    for worker in fleet.live():
+        fleet.signal(worker, signal.SIGKILL)
+    monkeypatch.setenv("HARK_CURSORS_PER_FILE", "1")
+    fleet.ensure_workers(2)
+    name = fleet.submit(0, fleet.uri("resume.wav", 600.0))
+    victim = fleet.running_on(name)
+    wait_until(lambda: _checkpoint(fleet, name) > 0, 60, "no checkpoint")
+    fleet.signal(victim, signal.SIGKILL)
+    fleet.done(name, api=1, timeout=90)
+    assert fleet.completions(name) == 1 and fleet.row(name)["attempt"] == 2
+    resumed = [w for w in fleet.workers if f"operation {name}: resuming at" in w.log()]
+    assert len(resumed) == 1 and resumed[0].pid != victim.pid
+    monkeypatch.delenv("HARK_CURSORS_PER_FILE")
+    for worker in fleet.live():  # the next test's workers recognise as usual
+        fleet.signal(worker, signal.SIGKILL)
+
+
+def _checkpoint(fleet: Fleet, name: str) -> float:
+    """The offset of the operation's stored checkpoint (0 while it has none)."""
+    with psycopg.connect(fleet.database) as db:
+        row = db.execute(
+            "SELECT checkpoint::json->>'offset' FROM hark_operations WHERE name = %s", (name,)
+        ).fetchone()
+    return float(row[0]) if row and row[0] else 0.0
 
 
 def test_all_workers_killed_with_four_in_flight(fleet: Fleet) -> None:

@@ -15,6 +15,7 @@ from hark.errors import InvalidArgument
 from hark.jobs import JobError, JobState, pg_schema
 from hark.jobs.fleet import open_fleet
 from hark.jobs.postgres import Listener, PostgresJobStore
+from hark.speech.checkpoint import Checkpoint
 from test_jobs_store import CONFIG, RESULT, job
 
 pytestmark = pytest.mark.slow
@@ -59,11 +60,16 @@ async def test_a_zombie_attempt_writes_nothing(store: PostgresJobStore) -> None:
     assert not await zombie.progress("7", 50, time.time())
     assert not await zombie.finish("7", JobState.DONE, time.time(), result=RESULT)
     assert not await zombie.output_failed("7", JobError(14, "gone"))
+    assert not await zombie.save_checkpoint("7", Checkpoint(240.0, RESULT.results))
+    assert await store.checkpoint("7") is None
     assert await owner.progress("7", 60, time.time())
+    assert await owner.save_checkpoint("7", Checkpoint(120.0, RESULT.results))
+    assert await store.checkpoint("7") == Checkpoint(120.0, RESULT.results)
     assert await owner.finish("7", JobState.DONE, time.time(), result=RESULT)
     assert await store.begin("7", "worker-c", time.time()) is None  # duplicate delivery
     ended = await store.get("7")
     assert ended is not None and ended.progress_percent == 100 and ended.output_error is None
+    assert await store.checkpoint("7") is None  # dropped with the job's end
 
 
 async def test_listing_pages_filters_and_tokens(store: PostgresJobStore) -> None:

@@ -7,7 +7,7 @@ fleet's own columns: ``model`` (the queue it waits in), ``attempt`` (the fencing
 A worker does not write through this store directly but through ``fenced(name, attempt)``:
 the same methods, each write also requiring ``attempt`` to be the operation's current one.
 When a stalled worker's job is given to another, the attempt moves on, and whatever the
-first worker still writes (progress, result, output error) changes nothing.
+first worker still writes (progress, checkpoint, result, output error) changes nothing.
 
 Connections come from a pool that checks each one before lending it, so the store recovers
 by itself when PostgreSQL restarts.
@@ -27,6 +27,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from hark.jobs import Job, JobError, JobState, Page, serial
 from hark.jobs import rows as job_rows
+from hark.speech.checkpoint import Checkpoint
 from hark.speech.types import Recognition
 
 if TYPE_CHECKING:
@@ -198,6 +199,22 @@ class PostgresJobStore:
             " WHERE name = %s AND state = 'running'",
             (percent, now, name),
         )
+
+    async def save_checkpoint(self, name: str, checkpoint: Checkpoint) -> bool:
+        """As the Protocol says, fenced, and best effort like ``progress``: while the database
+        is unreachable the work goes on (True) and a later window's checkpoint is stored."""
+        try:
+            return await self._write(
+                "UPDATE hark_operations SET checkpoint = %s WHERE name = %s AND state = 'running'",
+                (serial.dumps(checkpoint), name),
+            )
+        except (psycopg.OperationalError, PoolTimeout) as error:
+            log.warning("operation %s: checkpoint not stored (%s)", name, _first_line(error))
+            return True
+
+    async def checkpoint(self, name: str) -> Checkpoint | None:
+        row = await self._one("SELECT checkpoint FROM hark_operations WHERE name = %s", (name,))
+        return None if row is None or row[0] is None else serial.loads(Checkpoint, row[0])
 
     async def finish(
         self,
