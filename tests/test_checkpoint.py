@@ -3,9 +3,11 @@ an uninterrupted run's (fake engine: plumbing, not recognition)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -21,7 +23,7 @@ from hark.settings import Limits, StorageSettings
 from hark.speech import checkpoint, long_audio
 from hark.speech.checkpoint import Checkpoint
 from hark.speech.recognizer import Recognizer
-from hark.speech.types import Recognition, RecognitionConfig
+from hark.speech.types import Alternative, Recognition, RecognitionConfig, Result
 from hark.storage import AudioStorage
 
 from audio_samples import wav_bytes
@@ -181,3 +183,70 @@ def test_windows_from_a_checkpoint_are_the_uninterrupted_ones(
     assert all(
         np.array_equal(a.channels, b.channels) for a, b in zip(resumed, whole[2:], strict=True)
     )
+
+
+class _OutOfOrder:
+    """A recogniser whose windows finish when the test releases them, in any order: one
+    result each, ending where the window ends."""
+
+    def __init__(self, cursors: int) -> None:
+        self.limits = Limits(cursors_per_file=cursors)
+        self.started: list[float] = []
+        self._released: dict[float, asyncio.Event] = {}
+
+    def release(self, offset: float) -> None:
+        self._released.setdefault(offset, asyncio.Event()).set()
+
+    async def recognize_samples(
+        self, channels: Any, plan: Any, *, offset: float, progress: Any = None
+    ) -> list[Result]:
+        self.started.append(offset)
+        await self._released.setdefault(offset, asyncio.Event()).wait()
+        end = offset + channels.shape[1] / SAMPLE_RATE
+        return [Result((Alternative(f"window at {offset:g}"),), result_end_time=end)]
+
+    async def tag_speakers(self, found: list[Result], parts: Any, plan: Any) -> list[Result]:
+        return found
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    for _ in range(3000):  # a hang guard only
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition never met")
+
+
+async def test_with_windows_in_flight_a_checkpoint_covers_only_the_finished_prefix() -> None:
+    # Several windows of one file are recognised at once (cursors): the later ones may finish
+    # first, and a checkpoint must never reach past a window that is still being recognised.
+    recognizer = _OutOfOrder(cursors=3)
+    windows = [
+        long_audio.Window(np.zeros((1, 10 * SAMPLE_RATE), np.float32), 10.0 * i) for i in range(4)
+    ]
+    plan = SimpleNamespace(speakers=None, separate_channels=False)
+    saved: list[Checkpoint] = []
+
+    async def keep(reached: Checkpoint) -> None:
+        saved.append(reached)
+
+    work = asyncio.create_task(
+        long_audio.recognize_windows(recognizer, windows, plan, on_checkpoint=keep)  # type: ignore[arg-type]
+    )
+    await _until(lambda: recognizer.started == [0.0, 10.0, 20.0])
+    recognizer.release(10.0)
+    recognizer.release(20.0)  # windows 2 and 3 are done; window 1 is not
+    await asyncio.sleep(0.2)
+    assert saved == []
+    recognizer.release(0.0)
+    await _until(lambda: len(saved) == 3)
+    assert [c.offset for c in saved] == [10.0, 20.0, 30.0]
+    assert [r.alternatives[0].transcript for r in saved[-1].results] == [
+        "window at 0",
+        "window at 10",
+        "window at 20",
+    ]
+    recognizer.release(30.0)
+    recognition = await asyncio.wait_for(work, 60)
+    assert [c.offset for c in saved] == [10.0, 20.0, 30.0, 40.0]
+    assert saved[-1].results == recognition.results
