@@ -46,6 +46,8 @@ CHANNEL = "hark_operation_ended"
 """The NOTIFY channel; the payload is the operation's name."""
 POLL_SECONDS = 1.0
 """The longest a waiter goes without looking at the operation itself."""
+PURGE_LOCK = 7_245_310_016
+"""The advisory lock of a purge (any number, as long as it is Hark's alone)."""
 
 
 def connection_pool(database: str, *, size: int = 4) -> AsyncConnectionPool:
@@ -256,7 +258,11 @@ class PostgresJobStore:
         return 0
 
     async def purge(self, finished_before: float) -> int:
+        """As the Protocol says, by one process of the fleet at a time: while another one
+        purges, this one deletes nothing (0)."""
         async with self.pool.connection() as db:
+            if not await take_turn(db, PURGE_LOCK):
+                return 0
             cursor = await db.execute(
                 "DELETE FROM hark_operations"
                 f" WHERE end_time > 0 AND end_time < %s AND state NOT IN {_OPEN}",
@@ -333,6 +339,13 @@ class Listener:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+async def take_turn(db: AsyncConnection, lock: int) -> bool:
+    """Take advisory ``lock`` for the rest of ``db``'s transaction; False (and nothing held)
+    while another transaction holds it."""
+    row = await (await db.execute("SELECT pg_try_advisory_xact_lock(%s)", (lock,))).fetchone()
+    return bool(row and row[0])
 
 
 def _first_line(error: BaseException) -> str:
