@@ -22,7 +22,6 @@ import httpx
 import procrastinate
 import psycopg
 import pytest
-from google.api_core import exceptions
 from google.cloud import speech_v1
 from google.cloud.speech_v1.services.speech.transports import SpeechGrpcTransport
 from google.longrunning import operations_pb2
@@ -92,19 +91,11 @@ def test_google_clients_on_one_replica_see_operations_of_the_other(fleet: Fleet)
     channel = grpc.insecure_channel(fleet.apis[1].grpc_target)
     over_grpc = speech_v1.SpeechClient(transport=SpeechGrpcTransport(channel=channel))
     key = [("x-goog-api-key", ALICE)]
-
-    def done_over_grpc() -> bool:
-        # A replica's gRPC server has been seen, rarely and late in this module, to refuse a
-        # GetOperation RESOURCE_EXHAUSTED with no details (grpc.aio's concurrent-call limiter,
-        # it seems; not understood yet, see the session note): asked again, it answers.
-        try:
-            return bool(
-                over_grpc.transport.operations_client.get_operation(name, metadata=key).done
-            )
-        except exceptions.ResourceExhausted:
-            return False
-
-    wait_until(done_over_grpc, 60, "not done over gRPC")
+    wait_until(
+        lambda: over_grpc.transport.operations_client.get_operation(name, metadata=key).done,
+        60,
+        "not done over gRPC",
+    )
     assert created.result(timeout=60).results  # type: ignore[no-untyped-call]  # polls replica 0
 
 
