@@ -10,7 +10,7 @@ import contextlib
 import json
 import socket
 import time
-from collections.abc import Iterator, MutableMapping
+from collections.abc import AsyncIterator, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import httpx
 import pytest
 import websockets
 from google.cloud import speech_v1
+from google.longrunning import operations_pb2
 
 from hark.api.rest import BODY_TOO_SLOW
 from hark.api.rpc_server import RpcServer
@@ -155,8 +156,10 @@ async def test_the_header_deadline_spares_websockets_and_keep_alive(strict_serve
 
 
 @pytest.mark.asyncio(loop_scope="session")
-async def test_grpc_calls_past_the_cap_are_resource_exhausted(tmp_path: Path) -> None:
-    cores = await build_cores(FakeEngine(["hello world"], delay=1.0), tmp_path)
+async def test_grpc_calls_past_the_cap_are_refused_but_operation_polls_are_not(
+    tmp_path: Path,
+) -> None:
+    cores = await build_cores(FakeEngine(["hello world"]), tmp_path)
     server = RpcServer(
         cores.recognizer, cores.long_running, cores.streaming, ApiKeys(()), Limits(), max_calls=1
     )
@@ -164,6 +167,13 @@ async def test_grpc_calls_past_the_cap_are_resource_exhausted(tmp_path: Path) ->
     request = speech_v1.RecognizeRequest(
         config={"language_code": "en-US"}, audio={"content": wav_bytes(tone(0.5))}
     )
+    held = asyncio.Event()
+
+    async def open_stream() -> AsyncIterator[speech_v1.StreamingRecognizeRequest]:
+        config = {"config": {"language_code": "en-US", "encoding": "LINEAR16"}}
+        yield speech_v1.StreamingRecognizeRequest(streaming_config=config)
+        await held.wait()  # the stream stays open, holding the one place, until the test ends
+
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             recognize = channel.unary_unary(
@@ -171,11 +181,33 @@ async def test_grpc_calls_past_the_cap_are_resource_exhausted(tmp_path: Path) ->
                 request_serializer=speech_v1.RecognizeRequest.serialize,
                 response_deserializer=speech_v1.RecognizeResponse.deserialize,
             )
-            calls = [recognize(request, timeout=30) for _ in range(3)]
-            outcomes = await asyncio.gather(*calls, return_exceptions=True)
+            get = channel.unary_unary(
+                "/google.longrunning.Operations/GetOperation",
+                request_serializer=operations_pb2.GetOperationRequest.SerializeToString,
+                response_deserializer=operations_pb2.Operation.FromString,
+            )
+            stream = channel.stream_stream(
+                "/google.cloud.speech.v1.Speech/StreamingRecognize",
+                request_serializer=speech_v1.StreamingRecognizeRequest.serialize,
+                response_deserializer=speech_v1.StreamingRecognizeResponse.deserialize,
+            )(open_stream(), timeout=60)
+            for _ in range(3000):  # a hang guard only
+                if server.guard.serving == 1:
+                    break
+                await asyncio.sleep(0.01)
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await recognize(request, timeout=30)
+            with pytest.raises(grpc.aio.AioRpcError) as polled:
+                await get(operations_pb2.GetOperationRequest(name="123"), timeout=30)
+            held.set()
+            async for _ in stream:
+                pass
+            assert server.guard.serving == 0
+            assert (await recognize(request, timeout=30)).results  # the place is free again
     finally:
         await server.stop(1)
         await cores.close()
-    codes = [o.code() if isinstance(o, grpc.aio.AioRpcError) else "OK" for o in outcomes]
-    assert codes.count("OK") >= 1
-    assert grpc.StatusCode.RESOURCE_EXHAUSTED in codes
+    assert refused.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert refused.value.details().startswith("Hark is at capacity")  # Google's carry a message
+    # A poll of an operation is answered (here: there is no such operation) while it is full.
+    assert polled.value.code() is grpc.StatusCode.NOT_FOUND

@@ -155,7 +155,10 @@ async def _fleet_services(settings: Settings) -> Services:
     streaming = StreamingRecognizer(core.recognizer, slots=core.pool.workers)
     jobs_settings = settings.jobs
     policy = FleetPolicy(
-        jobs_settings.job_queue, jobs_settings.stalled_seconds, jobs_settings.unserved_model
+        jobs_settings.job_queue,
+        jobs_settings.stalled_seconds,
+        jobs_settings.unserved_model,
+        jobs_settings.operation_retention_seconds,
     )
     jobs = FleetQueue(fleet.store, fleet.app, route=routed_model(core.recognizer), policy=policy)
     long_running = LongRunningRecognizer(
@@ -166,6 +169,7 @@ async def _fleet_services(settings: Settings) -> Services:
         limits=settings.limits,
         render_output=operations.output_json,
     )
+    await jobs.start(long_running.run)  # the purge of finished operations; no jobs run here
     stalled = jobs_settings.stalled_seconds
 
     async def counts() -> tuple[dict[str, tuple[int, int]], int, int]:

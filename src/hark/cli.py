@@ -113,7 +113,7 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--max-connections",
         type=int,
         help="REST connections and gRPC calls served at once; past it 503 /"
-        " RESOURCE_EXHAUSTED (default 512)",
+        " RESOURCE_EXHAUSTED, never for an operation's Get/List/Cancel/Delete (default 512)",
     )
     serve.add_argument(
         "--inline-async-max-seconds",

@@ -162,8 +162,8 @@ class Settings:
     jobs: JobSettings = field(default_factory=JobSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     max_connections: int = 512
-    """REST connections (uvicorn answers 503 past it) and gRPC calls (RESOURCE_EXHAUSTED)
-    served at once."""
+    """REST connections (uvicorn answers 503 past it) and gRPC calls (RESOURCE_EXHAUSTED,
+    except an operation's Get, List, Cancel and Delete: ``api.rpc.Guard``) served at once."""
     log_level: str = "info"
     log_format: str = "text"
     """``text`` (one readable line per record) or ``json`` (one JSON object per line)."""

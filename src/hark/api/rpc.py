@@ -2,16 +2,17 @@
 
 Services are generic handlers over the raw protobuf classes that ``google-cloud-speech`` and
 ``googleapis-common-protos`` ship, so no .proto file is copied. Every method goes through one
-``Guard``: it checks the API key, turns a ``SpeechError`` into its gRPC status (with the
-``google.rpc.Status`` in ``grpc-status-details-bin``) and anything else into INTERNAL, and
-writes the call's access log line (``api.access``). The servicers take the three cores
-directly, as the REST routes do.
+``Guard``: it caps the calls served at once, checks the API key, turns a ``SpeechError`` into
+its gRPC status (with the ``google.rpc.Status`` in ``grpc-status-details-bin``) and anything
+else into INTERNAL, and writes the call's access log line (``api.access``). The servicers take
+the three cores directly, as the REST routes do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, Protocol
 
 import grpc
@@ -24,7 +25,13 @@ from hark.api.convert import ApiVersion
 from hark.api.metrics import Metrics
 from hark.api.status import grpc_status
 from hark.auth import ApiKeys, Caller
-from hark.errors import INTERNAL_MESSAGE, Internal, InvalidArgument, SpeechError
+from hark.errors import (
+    INTERNAL_MESSAGE,
+    Internal,
+    InvalidArgument,
+    ResourceExhausted,
+    SpeechError,
+)
 from hark.jobs.service import LongRunningRecognizer
 from hark.settings import Limits
 from hark.speech.recognizer import Recognizer
@@ -47,17 +54,48 @@ WAIT_MAX_SECONDS = 600.0
 earlier); clients poll again."""
 UNPARSABLE = "Request contains an invalid argument."
 """A request message whose bytes are not the method's protobuf message."""
+UNCAPPED = frozenset(
+    f"/{OPERATIONS_SERVICE}/{method}"
+    for method in ("GetOperation", "ListOperations", "CancelOperation", "DeleteOperation")
+)
+"""Calls never refused for capacity: each is one store query, and a client polling its
+operation must not be turned away because other clients hold streams or long waits."""
 
 
 class Guard:
-    """The one wrapper around every Speech/Operations method: API key, error mapping, access log.
+    """The one wrapper around every Speech/Operations method: capacity, API key, error
+    mapping, access log.
 
     ``name`` is the method's full gRPC name (``/google.cloud.speech.v1.Speech/Recognize``).
+    ``max_calls``: calls served at once (None: any number); one more is refused
+    RESOURCE_EXHAUSTED with Hark's message, as Google's errors carry one, unless it is in
+    ``UNCAPPED``. (grpc.aio's own ``maximum_concurrent_rpcs`` refuses every method alike, an
+    operation poll too, with no Google-shaped status: it is not used.)
     """
 
-    def __init__(self, keys: ApiKeys, metrics: Metrics) -> None:
+    def __init__(self, keys: ApiKeys, metrics: Metrics, max_calls: int | None = None) -> None:
         self.keys = keys
         self.metrics = metrics
+        self.max_calls = max_calls
+        self.serving = 0
+        """Capped calls being served now (all on the server's one event loop)."""
+
+    @contextlib.contextmanager
+    def slot(self, name: str) -> Iterator[None]:
+        """Hold one of the ``max_calls`` places while call ``name`` is served."""
+        if self.max_calls is None or name in UNCAPPED:
+            yield
+            return
+        if self.serving >= self.max_calls:
+            raise ResourceExhausted(
+                f"Hark is at capacity: it serves at most {self.max_calls} calls at once;"
+                " retry later."
+            )
+        self.serving += 1
+        try:
+            yield
+        finally:
+            self.serving -= 1
 
     def authorize(self, context: Context) -> Caller:
         metadata = dict(context.invocation_metadata() or ())
@@ -70,8 +108,9 @@ class Guard:
         async def guarded(request: Any, context: Context) -> Message:
             call = access.Call("gRPC", name, self.metrics)
             try:
-                caller = self.authorize(context)
-                response = await method(_parse(request_class, request), context, caller)
+                with self.slot(name):
+                    caller = self.authorize(context)
+                    response = await method(_parse(request_class, request), context, caller)
                 call.answered(response)
                 return response
             except BaseException as error:  # mapped to a status, never dropped
@@ -91,11 +130,12 @@ class Guard:
         async def guarded(requests: AsyncIterator[Any], context: Context) -> AsyncIterator[Message]:
             call = access.Call("gRPC", name, self.metrics, stream=True)
             try:
-                self.authorize(context)
-                parsed = (_parse(request_class, raw) async for raw in requests)
-                async for response in method(parsed, context):
-                    call.answered(response)
-                    yield response
+                with self.slot(name):  # held for the stream's life
+                    self.authorize(context)
+                    parsed = (_parse(request_class, raw) async for raw in requests)
+                    async for response in method(parsed, context):
+                        call.answered(response)
+                        yield response
             except BaseException as error:  # mapped to a status, never dropped
                 call.failed(error)
                 if not isinstance(error, Exception):

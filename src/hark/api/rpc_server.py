@@ -79,8 +79,7 @@ class RpcServer:
     ) -> None:
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(
-            # Calls past this many at once are RESOURCE_EXHAUSTED, not queued without bound.
-            maximum_concurrent_rpcs=max_calls,
+            # No maximum_concurrent_rpcs: the guard caps the calls instead (see ``Guard``).
             options=[
                 ("grpc.max_receive_message_length", receive_cap(limits)),
                 ("grpc.max_concurrent_streams", 100),  # per connection
@@ -90,7 +89,8 @@ class RpcServer:
                 ("grpc.so_reuseport", 0),
             ],
         )
-        guard = Guard(keys, metrics or Metrics())
+        # Calls past ``max_calls`` at once are RESOURCE_EXHAUSTED, not queued without bound.
+        self.guard = guard = Guard(keys, metrics or Metrics(), max_calls)
         services = [
             SpeechServicer(version, limits, recognizer, long_running, streaming)
             for version in (convert.V1, convert.V1P1BETA1)

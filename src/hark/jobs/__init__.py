@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from hark.speech.checkpoint import Checkpoint
 from hark.speech.types import Recognition, RecognitionConfig
 
 
@@ -116,6 +117,13 @@ class JobStore(Protocol):
     async def progress(self, name: str, percent: int, now: float) -> bool:
         """Record progress of a running job; False when it is no longer running."""
 
+    async def save_checkpoint(self, name: str, checkpoint: Checkpoint) -> bool:
+        """Record how far a running job got (replacing the last checkpoint); False when it is
+        no longer running (fenced like ``progress``)."""
+
+    async def checkpoint(self, name: str) -> Checkpoint | None:
+        """The last checkpoint of job ``name``, if one was saved and it has not finished."""
+
     async def finish(
         self,
         name: str,
@@ -125,7 +133,8 @@ class JobStore(Protocol):
         result: Recognition | None = None,
         error: JobError | None = None,
     ) -> bool:
-        """End a job that is queued or running; False (and no change) if it already ended."""
+        """End a job that is queued or running; False (and no change) if it already ended.
+        Its checkpoint is dropped."""
 
     async def output_failed(self, name: str, error: JobError) -> bool:
         """Record that a running job's result could not be written to its ``output_uri``."""

@@ -23,6 +23,7 @@ worker for it starts.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import Callable
@@ -34,8 +35,8 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from hark.errors import FailedPrecondition, ResourceExhausted
-from hark.jobs import Job, Runner, pg_schema
-from hark.jobs.postgres import Listener, PostgresJobStore, connection_pool
+from hark.jobs import Job, Runner, pg_schema, retention
+from hark.jobs.postgres import PURGE_LOCK, Listener, PostgresJobStore, connection_pool, take_turn
 from hark.speech.recognizer import Recognizer
 from hark.speech.types import RecognitionConfig
 
@@ -102,10 +103,13 @@ class FleetPolicy:
     """A worker without a heartbeat for this long serves nothing."""
     unserved: str = "refuse"
     """``refuse`` (FAILED_PRECONDITION) or ``queue`` a request for a model no worker serves."""
+    retention_seconds: float = 432_000.0
+    """How long finished operations are kept."""
 
 
 class FleetQueue:
-    """The API replica's side of the fleet's queue; it runs no jobs."""
+    """The API replica's side of the fleet's queue; it runs no jobs, only the purge of
+    finished operations (``retention``: each replica takes turns at it, one at a time)."""
 
     def __init__(
         self,
@@ -119,9 +123,12 @@ class FleetQueue:
         self._app = app
         self._route = route
         self._policy = policy
+        self._purging: asyncio.Task[None] | None = None
 
     async def start(self, runner: Runner) -> None:
-        """Nothing to start: API replicas are stateless (``hark worker`` runs the jobs)."""
+        """Start purging; no jobs: API replicas are stateless (``hark worker`` runs them)."""
+        purge = retention.purge_forever(self.purge, self._policy.retention_seconds)
+        self._purging = asyncio.create_task(purge, name="hark-job-purge")
 
     async def submit(self, job: Job, content: bytes | None) -> None:
         model = self._route(job.config)
@@ -149,8 +156,27 @@ class FleetQueue:
         if job_id is not None:
             await self._app.job_manager.cancel_job_by_id_async(job_id, abort=True)
 
+    async def purge(self, finished_before: float) -> int:
+        """Delete the operations that finished before ``finished_before``, then Procrastinate's
+        rows of the ended jobs whose operation is gone (purged now, or deleted by a client
+        before), so neither table grows without end. One replica at a time does it."""
+        purged = await self._store.purge(finished_before)
+        async with self._store.pool.connection() as db:
+            if await take_turn(db, PURGE_LOCK):
+                # Each row's events go with it (ON DELETE CASCADE).
+                await db.execute(
+                    "DELETE FROM procrastinate_jobs j WHERE task_name = %s"
+                    " AND status NOT IN ('todo', 'doing') AND NOT EXISTS"
+                    " (SELECT 1 FROM hark_operations o WHERE o.name = j.args->>'name')",
+                    (TASK,),
+                )
+        return purged
+
     async def close(self) -> None:
-        """Nothing to stop; the pool is the store's."""
+        """Stop purging; the pool is the store's."""
+        if self._purging is not None:
+            self._purging.cancel()
+            await asyncio.gather(self._purging, return_exceptions=True)
 
 
 async def job_of(pool: AsyncConnectionPool, name: str) -> int | None:

@@ -7,7 +7,8 @@ lost to a crash is still there at the next start. ``start`` first puts jobs left
 effects until ``finish``, which writes the result in the same statement that ends the job).
 
 Workers sleep until a submit wakes them, and also look every ``POLL_SECONDS`` so jobs stored
-by another process are found. A purge task deletes finished jobs after the retention time.
+by another process are found. A purge task deletes finished jobs after the retention time
+(``retention``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import logging
 import time
 
 from hark.errors import INTERNAL_MESSAGE, Code, ResourceExhausted, SpeechError
-from hark.jobs import Job, JobError, JobState, JobStore, Runner
+from hark.jobs import Job, JobError, JobState, JobStore, Runner, retention
 from hark.speech.types import Recognition
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,8 @@ class LocalJobQueue:
             asyncio.create_task(self._work(runner), name=f"hark-job-worker-{i}")
             for i in range(self._workers)
         ]
-        self._tasks.append(asyncio.create_task(self._purge(), name="hark-job-purge"))
+        purge = retention.purge_forever(self._store.purge, self._retention)
+        self._tasks.append(asyncio.create_task(purge, name="hark-job-purge"))
 
     async def submit(self, job: Job, content: bytes | None) -> None:
         # The lock makes count-then-insert one step within this process.
@@ -122,12 +124,3 @@ class LocalJobQueue:
         now = time.time()
         if not await self._store.finish(job.name, state, now, result=result, error=error):
             log.info("operation %s ended elsewhere (cancelled or deleted)", job.name)
-
-    async def _purge(self) -> None:
-        # Check a few times per retention period, at least every 10 minutes.
-        interval = min(600.0, max(0.5, self._retention / 4))
-        while True:
-            purged = await self._store.purge(time.time() - self._retention)
-            if purged:
-                log.info("purged %d finished operations", purged)
-            await asyncio.sleep(interval)

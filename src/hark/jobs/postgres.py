@@ -7,7 +7,7 @@ fleet's own columns: ``model`` (the queue it waits in), ``attempt`` (the fencing
 A worker does not write through this store directly but through ``fenced(name, attempt)``:
 the same methods, each write also requiring ``attempt`` to be the operation's current one.
 When a stalled worker's job is given to another, the attempt moves on, and whatever the
-first worker still writes (progress, result, output error) changes nothing.
+first worker still writes (progress, checkpoint, result, output error) changes nothing.
 
 Connections come from a pool that checks each one before lending it, so the store recovers
 by itself when PostgreSQL restarts.
@@ -27,6 +27,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from hark.jobs import Job, JobError, JobState, Page, serial
 from hark.jobs import rows as job_rows
+from hark.speech.checkpoint import Checkpoint
 from hark.speech.types import Recognition
 
 if TYPE_CHECKING:
@@ -45,6 +46,8 @@ CHANNEL = "hark_operation_ended"
 """The NOTIFY channel; the payload is the operation's name."""
 POLL_SECONDS = 1.0
 """The longest a waiter goes without looking at the operation itself."""
+PURGE_LOCK = 7_245_310_016
+"""The advisory lock of a purge (any number, as long as it is Hark's alone)."""
 
 
 def connection_pool(database: str, *, size: int = 4) -> AsyncConnectionPool:
@@ -199,6 +202,22 @@ class PostgresJobStore:
             (percent, now, name),
         )
 
+    async def save_checkpoint(self, name: str, checkpoint: Checkpoint) -> bool:
+        """As the Protocol says, fenced, and best effort like ``progress``: while the database
+        is unreachable the work goes on (True) and a later window's checkpoint is stored."""
+        try:
+            return await self._write(
+                "UPDATE hark_operations SET checkpoint = %s WHERE name = %s AND state = 'running'",
+                (serial.dumps(checkpoint), name),
+            )
+        except (psycopg.OperationalError, PoolTimeout) as error:
+            log.warning("operation %s: checkpoint not stored (%s)", name, _first_line(error))
+            return True
+
+    async def checkpoint(self, name: str) -> Checkpoint | None:
+        row = await self._one("SELECT checkpoint FROM hark_operations WHERE name = %s", (name,))
+        return None if row is None or row[0] is None else serial.loads(Checkpoint, row[0])
+
     async def finish(
         self,
         name: str,
@@ -239,7 +258,11 @@ class PostgresJobStore:
         return 0
 
     async def purge(self, finished_before: float) -> int:
+        """As the Protocol says, by one process of the fleet at a time: while another one
+        purges, this one deletes nothing (0)."""
         async with self.pool.connection() as db:
+            if not await take_turn(db, PURGE_LOCK):
+                return 0
             cursor = await db.execute(
                 "DELETE FROM hark_operations"
                 f" WHERE end_time > 0 AND end_time < %s AND state NOT IN {_OPEN}",
@@ -316,6 +339,13 @@ class Listener:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+async def take_turn(db: AsyncConnection, lock: int) -> bool:
+    """Take advisory ``lock`` for the rest of ``db``'s transaction; False (and nothing held)
+    while another transaction holds it."""
+    row = await (await db.execute("SELECT pg_try_advisory_xact_lock(%s)", (lock,))).fetchone()
+    return bool(row and row[0])
 
 
 def _first_line(error: BaseException) -> str:

@@ -8,7 +8,8 @@ core ``Job`` records; each transport renders them for the job's API version.
 the audio source, a ``gs://`` object's existence, the inline duration limit. Problems found
 while decoding end the operation with an ``error`` instead. ``run`` is the work of one job:
 the audio is decoded and recognised window by window (``long_audio``) so memory stays flat
-for any duration, progress is stored at most once a second, and a cancelled job stops
+for any duration, progress is stored at most once a second, a checkpoint after each window
+(a retried attempt resumes from it: ``speech.checkpoint``), and a cancelled job stops
 between windows.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import random
@@ -29,7 +31,7 @@ from hark import audio
 from hark.errors import Cancelled, Code, InvalidArgument, NotFound, SpeechError, Unavailable
 from hark.jobs import Job, JobError, JobQueue, JobState, JobStore, Page
 from hark.settings import Limits
-from hark.speech import long_audio
+from hark.speech import checkpoint, long_audio
 from hark.speech.plan import Plan
 from hark.speech.recognizer import Recognizer, check_source
 from hark.speech.types import AudioSource, Recognition, RecognitionConfig
@@ -171,15 +173,25 @@ class LongRunningRecognizer:
             progress = _StoredProgress(self.store, job.name, duration)
             # ... and what it does not claim is counted as it is decoded.
             chunks = audio.iter_file(path, request_plan.audio, CHUNK_SECONDS, limit)
+            resume = await self.store.checkpoint(job.name)  # a retried attempt: skip ahead
+            if resume is not None:
+                log.info("operation %s: resuming at %.2f s", job.name, resume.offset)
+                chunks = checkpoint.skip(chunks, resume.samples)
             recognition = await long_audio.recognize_windows(
                 self.recognizer,
-                long_audio.windows(chunks),
+                long_audio.windows(chunks, start=resume.offset if resume else 0.0),
                 request_plan,
                 on_progress=progress.update,
+                resume=resume,
+                on_checkpoint=functools.partial(self._save_checkpoint, job.name),
             )
         if job.output_uri:
             await self._write_output(job, recognition)
         return recognition
+
+    async def _save_checkpoint(self, name: str, reached: checkpoint.Checkpoint) -> None:
+        if not await self.store.save_checkpoint(name, reached):
+            raise Cancelled(CANCELLED)  # cancelled or deleted, or another attempt took over
 
     def _limit(self, *, inline: bool) -> audio.Limit:
         """The duration limit of a job's audio, with Google's text for passing it."""

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from hark.jobs import Job, JobError, JobState, Page, serial
 from hark.jobs import rows as job_rows
+from hark.speech.checkpoint import Checkpoint
 from hark.speech.types import Recognition
 
 T = TypeVar("T")
@@ -42,7 +43,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     content BLOB,
     output_error_code INTEGER,
     output_error_message TEXT,
-    owner TEXT NOT NULL DEFAULT ''
+    owner TEXT NOT NULL DEFAULT '',
+    checkpoint TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, seq);
 CREATE INDEX IF NOT EXISTS jobs_by_end ON jobs (end_time);
@@ -51,6 +53,7 @@ _ADDED_COLUMNS = (
     ("output_error_code", "INTEGER"),
     ("output_error_message", "TEXT"),
     ("owner", "TEXT NOT NULL DEFAULT ''"),
+    ("checkpoint", "TEXT"),
 )
 """Columns newer than the first schema, added to older databases when they are opened."""
 _COLUMNS = (
@@ -158,6 +161,16 @@ class SqliteJobStore:
         )
         return await self._run(lambda db: _write(db, sql, (percent, now, name)) == 1)
 
+    async def save_checkpoint(self, name: str, checkpoint: Checkpoint) -> bool:
+        sql = "UPDATE jobs SET checkpoint = ? WHERE name = ? AND state = 'running'"
+        text = serial.dumps(checkpoint)
+        return await self._run(lambda db: _write(db, sql, (text, name)) == 1)
+
+    async def checkpoint(self, name: str) -> Checkpoint | None:
+        sql = "SELECT checkpoint FROM jobs WHERE name = ?"
+        row = await self._run(lambda db: db.execute(sql, (name,)).fetchone())
+        return None if row is None or row[0] is None else serial.loads(Checkpoint, row[0])
+
     async def finish(
         self,
         name: str,
@@ -170,7 +183,7 @@ class SqliteJobStore:
         sql = (
             "UPDATE jobs SET state = ?, result = ?, error_code = ?, error_message = ?,"
             " progress = CASE WHEN ? THEN 100 ELSE progress END,"
-            " last_update_time = ?, end_time = ?, content = NULL"
+            " last_update_time = ?, end_time = ?, content = NULL, checkpoint = NULL"
             f" WHERE name = ? AND state IN {_OPEN}"
         )
         row = (

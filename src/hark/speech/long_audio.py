@@ -17,13 +17,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from hark.engine import SAMPLE_RATE
+from hark.speech.checkpoint import Checkpoint
 from hark.speech.diarization import SpeechEmbeddings
 from hark.speech.plan import Plan
 from hark.speech.recognizer import Recognizer, billed_seconds, new_request_id
@@ -52,11 +53,13 @@ class Window:
         return (round(self.offset * SAMPLE_RATE) + int(self.channels.shape[1])) / SAMPLE_RATE
 
 
-def windows(chunks: Iterable[Channels]) -> Iterator[Window]:
-    """Cut decoded ``chunks`` into windows that end in pauses; holds at most two windows."""
+def windows(chunks: Iterable[Channels], start: float = 0.0) -> Iterator[Window]:
+    """Cut decoded ``chunks`` into windows that end in pauses; holds at most two windows.
+    ``start``: where the chunks begin in the audio (a checkpoint's offset, so a resumed job's
+    windows keep absolute offsets)."""
     longest = int(WINDOW_SECONDS * SAMPLE_RATE)
     pending: Channels | None = None
-    offset = 0
+    offset = round(start * SAMPLE_RATE)
     for chunk in chunks:
         pending = chunk if pending is None else np.concatenate([pending, chunk], axis=1)
         while pending.shape[1] > longest:
@@ -173,17 +176,25 @@ async def recognize_windows(
     plan: Plan,
     *,
     on_progress: Callable[[float], object] | None = None,
+    resume: Checkpoint | None = None,
+    on_checkpoint: Callable[[Checkpoint], Awaitable[object]] | None = None,
 ) -> Recognition:
     """The recognition of all windows, in absolute time, billed for their whole length
-    (``on_progress`` as for ``recognized_windows``)."""
-    found: list[Result] = []
+    (``on_progress`` as for ``recognized_windows``).
+
+    ``resume``: the checkpoint ``source`` starts at (its results come first). After each
+    window ``on_checkpoint`` is awaited with the results so far, unless speakers are asked
+    (diarized jobs are not checkpointed: see ``speech.checkpoint``)."""
+    found: list[Result] = list(resume.results) if resume else []
     speakers: list[SpeechEmbeddings] = []
-    duration = 0.0
+    duration = resume.offset if resume else 0.0
     async for window, results in recognized_windows(
         recognizer, source, plan, on_progress=on_progress
     ):
         found += results
         duration = window.end
+        if on_checkpoint is not None and plan.speakers is None:
+            await on_checkpoint(Checkpoint(duration, tuple(found)))
         if plan.speakers is not None:  # embedded window by window, clustered once at the end
             speakers.append(await recognizer.embed_speakers(window.channels, window.offset))
     found = await recognizer.tag_speakers(found, speakers, plan)
