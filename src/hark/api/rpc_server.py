@@ -79,7 +79,10 @@ class RpcServer:
     ) -> None:
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(
-            # No maximum_concurrent_rpcs: the guard caps the calls instead (see ``Guard``).
+            # The guard caps the calls with Google's shape and lets operation polls through
+            # (see ``Guard``); gRPC's own cap, twice as high, stays as the backstop that
+            # refuses a flood of calls before their request messages are read.
+            maximum_concurrent_rpcs=2 * max_calls if max_calls else None,
             options=[
                 ("grpc.max_receive_message_length", receive_cap(limits)),
                 ("grpc.max_concurrent_streams", 100),  # per connection
